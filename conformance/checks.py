@@ -1,0 +1,163 @@
+"""Running scripts on a runtime and asserting that it agrees with the model.
+
+This is the public face other projects write their own tests with::
+
+    def test_my_export(wasm_runtime):
+        check_script(wasm_runtime, Script.of("bytes", [Write(0, b"hi"), Read(0, 2)]))
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
+from conformance.model import Verdict, check
+from conformance.runtimes import RuntimeSpec
+from conformance.script import Outcome, Script, ScriptResult, describe_op
+
+FailureKind = Literal["fail", "crash", "timeout"]
+
+
+class ConformanceFailure(AssertionError):
+    """A runtime disagreed with the model, crashed, or hung, on one script."""
+
+    def __init__(self, message: str, *, kind: FailureKind, runtime: str, script: Script,
+                 result: ScriptResult, counterexample: Path | None, replay: str,
+                 expected: str = "", got: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.runtime = runtime
+        self.script = script
+        self.result = result
+        self.counterexample = counterexample
+        self.replay = replay
+        self.expected = expected
+        self.got = got
+
+
+@dataclass
+class WasmRuntime:
+    """One runtime under test: the ``wasm_runtime`` fixture's value."""
+
+    spec: RuntimeSpec
+    process: DriverProcess
+    counterexample_dir: Path | None = None
+    replay_prefix: str = "wasm-conformance replay"
+    current_test: Callable[[], str] = field(default=lambda: "")
+    choices: dict[str, set[str]] = field(default_factory=dict)
+    scripts_run: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def start(self) -> Hello:
+        return self.process.start()
+
+    @property
+    def version(self) -> str:
+        return self.process.hello.version if self.process.hello else "?"
+
+    def run(self, script: Script) -> ScriptResult:
+        """Run ``script`` in this runtime's driver (no checking)."""
+        self.scripts_run += 1
+        return self.process.run(script)
+
+    def __repr__(self) -> str:
+        return f"WasmRuntime({self.id!r})"
+
+    def record_choices(self, verdict: Verdict) -> None:
+        test = self.current_test()
+        for choice in verdict.choices:
+            self.choices.setdefault(test, set()).add(choice)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:120]
+
+
+def save_counterexample(runtime: WasmRuntime, script: Script, **details: Any) -> Path | None:
+    if runtime.counterexample_dir is None:
+        return None
+    test = runtime.current_test() or "script"
+    path = runtime.counterexample_dir / f"{_slug(test)}--{_slug(runtime.id)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"property": test, "runtime": runtime.id, "script": script.to_json(), **details}
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def run_and_check(runtime: WasmRuntime, script: Script) -> tuple[ScriptResult, Verdict]:
+    """Run ``script`` and compare it with the model, without raising for a difference."""
+    result = runtime.run(script)
+    if result.status != "ok":
+        return result, Verdict()
+    return result, check(script, result.outcomes)
+
+
+def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
+    """Run ``script`` on ``runtime``; raise :class:`ConformanceFailure` unless it agrees with the model.
+
+    Returns the outcomes, for a test that wants to look further.
+    """
+    __tracebackhide__ = True
+    import pytest
+
+    result, verdict = run_and_check(runtime, script)
+    if result.status == "unavailable":
+        pytest.skip(result.detail)
+    test = runtime.current_test() or "script"
+    if result.status in ("crash", "timeout"):
+        path = save_counterexample(runtime, script, status=result.status, detail=result.detail)
+        replay = _replay(runtime, path)
+        raise ConformanceFailure(
+            f"{runtime.id}: {result.status} in {test}: {result.detail}\n"
+            f"script:\n{script.describe()}\n{_saved(path)}replay: {replay}",
+            kind=result.status, runtime=runtime.id, script=script, result=result,  # type: ignore[arg-type]
+            counterexample=path, replay=replay, got=result.status,
+        )
+    runtime.record_choices(verdict)
+    mismatch = verdict.mismatch
+    if mismatch is not None:
+        expected = " or ".join(str(e) for e in mismatch.expected)
+        got = str(mismatch.got)
+        outcomes = [o.to_json() for o in result.outcomes]
+        path = save_counterexample(runtime, script, status="fail", operation=mismatch.index,
+                                   expected=expected, got=got, outcomes=outcomes)
+        replay = _replay(runtime, path)
+        trail = "\n".join(
+            f"  {i:>3}: {describe_op(op)}  =>  {o}"
+            for i, (op, o) in enumerate(zip(script.ops, result.outcomes, strict=False))
+            if i <= mismatch.index
+        )
+        raise ConformanceFailure(
+            f"{runtime.id} differs from the model in {test}\n"
+            f"  {mismatch.describe()}\n"
+            f"script and {runtime.id}'s outcomes up to the difference:\n{trail}\n"
+            f"{_saved(path)}replay: {replay}",
+            kind="fail", runtime=runtime.id, script=script, result=result,
+            counterexample=path, replay=replay, expected=expected, got=got,
+        )
+    return result.outcomes
+
+
+def _saved(path: Path | None) -> str:
+    return f"saved: {path}\n" if path else ""
+
+
+def _replay(runtime: WasmRuntime, path: Path | None) -> str:
+    target = shlex.quote(str(path)) if path else "<script.json>"
+    extra = ""
+    if runtime.spec.description == "custom driver":
+        extra = f" --wasm-driver {shlex.quote(runtime.id + '=' + runtime.spec.describe_command())}"
+    return f"{runtime.replay_prefix} {target} --runtime {runtime.id}{extra}"
+
+
+__all__ = ["ConformanceFailure", "RuntimeUnavailable", "WasmRuntime", "check_script", "run_and_check",
+           "save_counterexample"]

@@ -1,0 +1,105 @@
+"""``wasm-conformance``: replay a saved script on any runtime, list the runtimes.
+
+    wasm-conformance replay reports/latest/counterexamples/X.json --runtime wasm3
+    wasm-conformance runtimes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from conformance.driver_process import DriverProcess, RuntimeUnavailable
+from conformance.model import check
+from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
+from conformance.script import Script, ScriptError, describe_op
+
+
+def _specs(args: argparse.Namespace) -> list[RuntimeSpec]:
+    known = dict(BUILTIN)
+    for text in args.wasm_driver:
+        spec = parse_custom(text)
+        known[spec.id] = spec
+    return select(args.runtime, known)
+
+
+def replay(args: argparse.Namespace) -> int:
+    try:
+        doc = json.loads(Path(args.script).read_text(encoding="utf-8"))
+        script = Script.from_json(doc.get("script", doc))
+    except (OSError, ValueError, ScriptError) as exc:
+        print(f"error: cannot read a script from {args.script}: {exc}", file=sys.stderr)
+        return 2
+    if doc.get("property"):
+        print(f"property: {doc['property']} (saved from {doc.get('runtime', '?')})")
+    print(f"guest: {script.guest}")
+    differs = 0
+    for spec in _specs(args):
+        process = DriverProcess(spec, script_timeout=args.timeout)
+        try:
+            try:
+                hello = process.start()
+            except RuntimeUnavailable as exc:
+                print(f"\n== {spec.id}: skipped: {exc}")
+                continue
+            result = process.run(script)
+        finally:
+            process.close()
+        print(f"\n== {spec.id} {hello.version}")
+        if result.status != "ok":
+            print(f"  {result.status}: {result.detail}")
+            differs += 1
+            continue
+        verdict = check(script, result.outcomes)
+        for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
+            flag = "  <-- differs from the model" if verdict.mismatch and verdict.mismatch.index == i else ""
+            print(f"  {i:>3}: {describe_op(op)}  =>  {outcome}{flag}")
+        if verdict.mismatch:
+            differs += 1
+            print(f"  DIFFERS: {verdict.mismatch.describe()}")
+        else:
+            print("  agrees with the model" + (f" (chose: {'; '.join(verdict.choices)})"
+                                               if verdict.choices else ""))
+    return 1 if differs else 0
+
+
+def runtimes(args: argparse.Namespace) -> int:
+    for spec in _specs(args):
+        process = DriverProcess(spec)
+        try:
+            hello = process.start()
+            print(f"{spec.id:<12} {hello.version:<28} {spec.description}")
+        except RuntimeUnavailable as exc:
+            print(f"{spec.id:<12} {'unavailable':<28} {exc} (needs {spec.needs})")
+        finally:
+            process.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wasm-conformance", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, fn, help_text in (("replay", replay, "run a saved script and compare with the model"),
+                                ("runtimes", runtimes, "list runtimes and whether they load here")):
+        p = sub.add_parser(name, help=help_text)
+        if name == "replay":
+            p.add_argument("script", help="a script or counterexample JSON file")
+            p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                           help="kill a driver that has not answered in this time (default: 60)")
+        p.add_argument("--runtime", metavar="NAME[,NAME...]", default=None,
+                       help="runtimes to use (default: all)")
+        p.add_argument("--wasm-driver", metavar="ID=COMMAND", action="append", default=[],
+                       help="add a runtime whose driver COMMAND starts")
+        p.set_defaults(fn=fn)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except UnknownRuntime as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The driver side of the boundary-script protocol (see ``docs/protocol.md``).
+
+This module is the whole of what a Python driver shares: it uses the standard
+library only and no other part of the package, so a driver runs under any
+CPython 3.8+ interpreter that has its runtime's library, without this package
+installed there (``python path/to/drivers/wasmtime.py``).
+
+A driver subclasses :class:`Driver`, translates its library's habits into spec
+terms by raising :class:`Trap` or :class:`HostError`, and hides nothing: a read
+that comes back short is returned short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+
+PROTOCOL_VERSION = 1
+MASKS = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF, "f32": 0xFFFFFFFF, "f64": 0xFFFFFFFFFFFFFFFF}
+
+TypedValue = Tuple[str, int]  # (type, bit pattern)
+
+
+class Trap(Exception):
+    """A WebAssembly trap, with a normalised reason (``out-of-bounds``, ``unreachable``, ...)."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class HostError(Exception):
+    """The host API refused: ``out-of-range``, ``detached``, ``unsupported``, ``grow-failed``..."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Unavailable(Exception):
+    """The runtime cannot run here (library missing, wrong interpreter, ...)."""
+
+
+def signed(type_: str, bits: int) -> int:
+    width = 32 if type_ in ("i32", "f32") else 64
+    return bits - (1 << width) if bits >> (width - 1) else bits
+
+
+class Driver:
+    """One runtime. Methods act on the current instance; the loop calls them in script order."""
+
+    runtime_id = "?"
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    def info(self) -> Dict[str, Any]:
+        """Anything else worth a line in the report (engine settings, library path)."""
+        return {}
+
+    def instantiate(self, wasm: bytes, key: str) -> None:
+        """Instantiate ``wasm`` afresh (``key`` is its sha256, to cache compiled modules)."""
+        raise NotImplementedError
+
+    def write(self, addr: int, data: bytes) -> None:
+        raise NotImplementedError
+
+    def read(self, addr: int, length: int) -> bytes:
+        raise NotImplementedError
+
+    def call(self, func: str, args: List[TypedValue]) -> List[TypedValue]:
+        raise NotImplementedError
+
+    def grow(self, delta: int) -> int:
+        raise HostError("unsupported", f"{self.runtime_id} has no host-side memory.grow")
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def view(self, name: str) -> int:
+        raise HostError("unsupported", f"{self.runtime_id} has no memory view")
+
+    def view_read(self, name: str, addr: int, length: int) -> bytes:
+        raise HostError("unsupported", f"{self.runtime_id} has no memory view")
+
+    def view_write(self, name: str, addr: int, data: bytes) -> None:
+        raise HostError("unsupported", f"{self.runtime_id} has no memory view")
+
+    def view_length(self, name: str) -> int:
+        raise HostError("unsupported", f"{self.runtime_id} has no memory view")
+
+    def usable_after_trap(self) -> bool:
+        """Whether the instance's exports can still be called after a trap."""
+        return True
+
+
+def _hex(data: bytes) -> str:
+    return bytes(data).hex()
+
+
+class _Session:
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+        self.modules: Dict[str, bytes] = {}
+        self.instantiated = False
+        self.poisoned = ""
+
+    def module_bytes(self, module: Dict[str, Any]) -> Tuple[bytes, str]:
+        key = str(module.get("sha256") or module["path"])
+        if key not in self.modules:
+            if "hex" in module:
+                self.modules[key] = bytes.fromhex(module["hex"])
+            else:
+                with open(module["path"], "rb") as f:
+                    self.modules[key] = f.read()
+        return self.modules[key], key
+
+    def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        self.instantiated = False
+        self.poisoned = ""
+        return [self.run_op(module, op) for op in ops]
+
+    def run_op(self, module: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
+        d = self.driver
+        kind = op.get("op")
+        try:
+            if kind == "instantiate":
+                self.instantiated = False
+                self.poisoned = ""
+                wasm, key = self.module_bytes(module)
+                d.instantiate(wasm, key)
+                self.instantiated = True
+                return {"ok": None}
+            if not self.instantiated:
+                return {"error": "no-instance", "message": "no instance: (instantiate) failed"}
+            if kind == "write":
+                d.write(int(op["addr"]), bytes.fromhex(op["data"]))
+                return {"ok": None}
+            if kind == "read":
+                return {"ok": _hex(d.read(int(op["addr"]), int(op["length"])))}
+            if kind == "call":
+                if self.poisoned:
+                    return {"error": "poisoned", "message": self.poisoned}
+                args = [(a["type"], int(a["value"])) for a in op.get("args", [])]
+                try:
+                    results = d.call(str(op["func"]), args)
+                except Trap as trap:
+                    if not d.usable_after_trap():
+                        self.poisoned = f"the instance cannot be called after the trap: {trap.message}"
+                    raise
+                return {"ok": [{"type": t, "value": str(v & MASKS[t])} for t, v in results]}
+            if kind == "grow":
+                return {"ok": d.grow(int(op["delta"]))}
+            if kind == "size":
+                return {"ok": d.size()}
+            if kind == "view":
+                return {"ok": d.view(str(op["view"]))}
+            if kind == "view_read":
+                return {"ok": _hex(d.view_read(str(op["view"]), int(op["addr"]), int(op["length"])))}
+            if kind == "view_write":
+                d.view_write(str(op["view"]), int(op["addr"]), bytes.fromhex(op["data"]))
+                return {"ok": None}
+            if kind == "view_length":
+                return {"ok": d.view_length(str(op["view"]))}
+            return {"error": "unsupported", "message": f"unknown operation {kind!r}"}
+        except Trap as trap:
+            return {"trap": trap.reason, "message": trap.message}
+        except HostError as err:
+            return {"error": err.reason, "message": err.message}
+        except Exception as exc:  # the library failed in a way the driver does not know
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            where = f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
+            return {"error": "internal", "message": f"{type(exc).__name__}: {exc} (at {where})"}
+
+
+def _send(out: IO[str], obj: Dict[str, Any]) -> None:
+    out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    out.flush()
+
+
+def serve(make_driver: Callable[[], Driver], runtime_id: str) -> int:
+    """Answer scripts from stdin until it closes. The first line out is the hello."""
+    # A runtime that prints to stdout (wasm3's C code prints backtraces there)
+    # must not corrupt the protocol: replies keep the real stdout on a file
+    # descriptor of their own, and file descriptor 1 becomes stderr.
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        driver = make_driver()
+        version = driver.version()
+        info = driver.info()
+    except Unavailable as exc:
+        _send(out, {"protocol": PROTOCOL_VERSION, "runtime": runtime_id, "unavailable": str(exc)})
+        return 0
+    _send(out, {"protocol": PROTOCOL_VERSION, "runtime": runtime_id, "version": version,
+                "pid": os.getpid(), "info": info})
+    session = _Session(driver)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request: Optional[Dict[str, Any]] = None
+        try:
+            request = json.loads(line)
+            assert isinstance(request, dict)
+            if request.get("command") == "shutdown":
+                break
+            outcomes = session.run(request["module"], request["ops"])
+            _send(out, {"id": request.get("id"), "outcomes": outcomes})
+        except Exception as exc:
+            rid = request.get("id") if isinstance(request, dict) else None
+            _send(out, {"id": rid, "bad_request": f"{type(exc).__name__}: {exc}"})
+    return 0

@@ -1,0 +1,181 @@
+"""Driver for pywasm, a WebAssembly interpreter in pure Python (PyPI ``pywasm``).
+
+Host API used: the exported ``MemInst`` (``get``/``put`` copy, ``grow``), and
+its ``bytearray`` for sizes; a view is a ``memoryview`` of that bytearray.
+pywasm signals every trap as a plain ``AssertionError`` (or a Python arithmetic
+error); the driver names the trap from where in pywasm it was raised.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+import traceback
+from typing import Any, Dict, List
+
+if __package__:
+    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+else:  # run as a file, possibly by another interpreter
+    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+
+try:
+    import pywasm
+except ImportError as exc:  # pragma: no cover - depends on the machine
+    pywasm = None
+    _IMPORT_ERROR = f"cannot import pywasm: {exc}"
+
+_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64"}
+
+
+def _classify(exc: BaseException) -> Trap:
+    """Name a trap from the pywasm source line that raised it."""
+    if isinstance(exc, ZeroDivisionError):
+        return Trap("integer-divide-by-zero", str(exc))
+    if isinstance(exc, RecursionError):
+        return Trap("stack-exhausted", str(exc))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.sep + "pywasm" + os.sep in f.filename]
+    last = frames[-1] if frames else None
+    line = (last.line or "").strip() if last else ""
+    where = f"{last.name}: {line}" if last else f"{type(exc).__name__}: {exc}"
+    if last and (last.name in ("evaluate_mem_load", "evaluate_mem_save") or "len(mems.data)" in line):
+        return Trap("out-of-bounds", where)
+    if line == "assert 0":
+        return Trap("unreachable", where)
+    return Trap("other", where)
+
+
+class PywasmDriver(Driver):
+    runtime_id = "pywasm"
+
+    def __init__(self) -> None:
+        if pywasm is None:
+            raise Unavailable(_IMPORT_ERROR)
+        self.parsed: Dict[str, Any] = {}
+        self.views: Dict[str, memoryview] = {}
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return version("pywasm")
+
+    def info(self) -> Dict[str, Any]:
+        return {"python": sys.version.split()[0]}
+
+    def instantiate(self, wasm: bytes, key: str) -> None:
+        for v in self.views.values():
+            v.release()
+        self.views = {}
+        desc = self.parsed.get(key)
+        if desc is None:
+            try:
+                desc = pywasm.ModuleDesc.from_reader(io.BytesIO(wasm))
+            except Exception as exc:
+                raise HostError("invalid-module", f"{type(exc).__name__}: {exc}") from None
+            self.parsed[key] = desc
+        self.runtime = pywasm.Runtime()
+        try:
+            self.instance = self.runtime.instance(desc)
+        except Exception as exc:
+            raise HostError("link-error", f"{type(exc).__name__}: {exc}") from None
+        self.memory = None
+        for e in self.instance.exps:
+            if e.name == "memory" and e.data.kind == 0x02:
+                self.memory = self.runtime.exported_memory(self.instance, "memory")
+
+    def _mem(self) -> Any:
+        if self.memory is None:
+            raise HostError("no-memory", "the module exports no memory named 'memory'")
+        return self.memory
+
+    def write(self, addr: int, data: bytes) -> None:
+        # MemInst.put is a bytearray slice assignment: what it does past the end
+        # is reported as it is.
+        self._mem().put(addr, bytearray(data))
+
+    def read(self, addr: int, length: int) -> bytes:
+        return bytes(self._mem().get(addr, length))
+
+    def call(self, func: str, args: List[TypedValue]) -> List[TypedValue]:
+        exports = [e for e in self.instance.exps if e.name == func and e.data.kind == 0x00]
+        if not exports:
+            raise HostError("no-such-export", f"no exported function {func!r}")
+        ftype = self.runtime.machine.store.func[exports[0].data.data].type
+        params = [_to_py(t, bits) for t, bits in args]
+        try:
+            results = self.runtime.invocate(self.instance, func, params)
+        except (AssertionError, ZeroDivisionError, RecursionError, IndexError, struct.error) as exc:
+            raise _classify(exc) from None
+        types = [_TYPES.get(r.data, "?") for r in ftype.rets]
+        return [_from_py(t, v) for t, v in zip(types, results)]
+
+    def usable_after_trap(self) -> bool:
+        # pywasm leaves the trapped call's frames on its stack, and its next
+        # invocation asserts that the stack is empty.
+        stack = self.runtime.machine.stack
+        return not (stack.frame or stack.label or stack.value)
+
+    def grow(self, delta: int) -> int:
+        mem = self._mem()
+        old = int(mem.size)
+        try:
+            mem.grow(delta)
+        except AssertionError:
+            raise HostError("grow-failed", f"MemInst.grow({delta}) refused at {old} pages") from None
+        except (MemoryError, BufferError) as exc:
+            raise HostError("grow-failed", f"{type(exc).__name__}: {exc}") from None
+        return old
+
+    def size(self) -> int:
+        return len(self._mem().data)
+
+    def view(self, name: str) -> int:
+        if name in self.views:
+            self.views[name].release()
+        view = memoryview(self._mem().data)
+        self.views[name] = view
+        return len(view)
+
+    def _view(self, name: str, addr: int, length: int) -> memoryview:
+        view = self.views.get(name)
+        if view is None:
+            raise HostError("no-such-view", f"no view named {name!r}")
+        if addr + length > len(view):
+            raise HostError("out-of-range", f"view {name} is {len(view)} bytes")
+        return view
+
+    def view_read(self, name: str, addr: int, length: int) -> bytes:
+        return bytes(self._view(name, addr, length)[addr:addr + length])
+
+    def view_write(self, name: str, addr: int, data: bytes) -> None:
+        self._view(name, addr, len(data))[addr:addr + len(data)] = data
+
+    def view_length(self, name: str) -> int:
+        self._view(name, 0, 0)
+        return len(self.views[name])
+
+
+def _to_py(type_: str, bits: int) -> Any:
+    if type_ in ("i32", "i64"):
+        return signed(type_, bits)
+    if type_ == "f32":
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    if type_ == "f64":
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    raise HostError("unsupported", f"value type {type_}")
+
+
+def _from_py(type_: str, value: Any) -> TypedValue:
+    if type_ in ("i32", "i64"):
+        return (type_, int(value))
+    if type_ == "f32":
+        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
+    if type_ == "f64":
+        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
+    raise HostError("unsupported", f"result type {type_}")
+
+
+if __name__ == "__main__":
+    sys.exit(serve(PywasmDriver, PywasmDriver.runtime_id))

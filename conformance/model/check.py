@@ -1,0 +1,273 @@
+"""Check one runtime's outcomes against the reference model, operation by operation.
+
+Where the spec allows more than one outcome (a grow may fail for lack of
+resources; a runtime may have no host-side grow), the model accepts each,
+follows the branch the runtime took, and records which one it was: those
+``choices`` go in the report, side by side for every runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from conformance.model.guests import GUEST_MODELS, Branch, GuestModel
+from conformance.model.memory import Instance, ModelTrap
+from conformance.script import (
+    Call,
+    Grow,
+    Instantiate,
+    Op,
+    Outcome,
+    Read,
+    Script,
+    Size,
+    Value,
+    View,
+    ViewLength,
+    ViewRead,
+    ViewWrite,
+    Write,
+    describe_op,
+)
+
+U32 = 0xFFFF_FFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """An outcome the model accepts, what the instance looks like after it, and its name."""
+
+    outcome: Outcome
+    commit: Callable[[], None]
+    choice: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    index: int
+    op: Op
+    expected: tuple[Outcome, ...]
+    got: Outcome
+    note: str = ""
+
+    def describe(self) -> str:
+        want = " or ".join(str(e) for e in self.expected)
+        text = f"operation {self.index} {describe_op(self.op)}: expected {want}; got {self.got}"
+        return text + (f" ({self.note})" if self.note else "")
+
+
+@dataclass(slots=True)
+class Verdict:
+    mismatch: Mismatch | None = None
+    choices: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatch is None
+
+
+@dataclass(slots=True)
+class _ViewState:
+    length: int
+    generation: int
+
+
+class UnknownExport(LookupError):
+    pass
+
+
+class Checker:
+    """Steps the model through a script alongside one runtime's outcomes."""
+
+    def __init__(self, guest: GuestModel) -> None:
+        self.guest = guest
+        self.instance: Instance | None = None
+        self.views: dict[str, _ViewState] = {}
+        self.generation = 0  # bumped by every successful grow
+        self.after_trap = False  # a call trapped; the next call may find the instance poisoned
+        self.poisoned = False
+
+    # -- alternatives per operation ------------------------------------------
+
+    def alternatives(self, op: Op) -> list[Alternative]:
+        if isinstance(op, Instantiate):
+            return [Alternative(Outcome.ok(), self._instantiate)]
+        inst = self.instance
+        if inst is None:
+            return [Alternative(Outcome.error("no-instance"), _nothing)]
+        mem = inst.memory
+        match op:
+            case Write(addr, data):
+                if not mem.in_bounds(addr, len(data)):
+                    return [Alternative(Outcome.error("out-of-range"), _nothing)]
+
+                def write() -> None:
+                    mem.data[addr:addr + len(data)] = data
+
+                return [Alternative(Outcome.ok(), write)]
+            case Read(addr, length):
+                if not mem.in_bounds(addr, length):
+                    return [Alternative(Outcome.error("out-of-range"), _nothing)]
+                return [Alternative(Outcome.ok(bytes(mem.data[addr:addr + length])), _nothing)]
+            case Size():
+                return [Alternative(Outcome.ok(len(mem.data)), _nothing)]
+            case Grow(delta):
+                return self._host_grow(inst, delta)
+            case Call():
+                return self._call(inst, op)
+            case View(name):
+                def take() -> None:
+                    self.views[name] = _ViewState(len(mem.data), self.generation)
+
+                return [
+                    Alternative(Outcome.ok(len(mem.data)), take),
+                    Alternative(Outcome.error("unsupported"), _nothing, "no host memory view"),
+                ]
+            case ViewRead() | ViewWrite() | ViewLength():
+                return self._view_op(inst, op)
+        raise TypeError(f"unknown operation {op!r}")
+
+    def _instantiate(self) -> None:
+        self.instance = self.guest.instantiate()
+        self.views = {}
+        self.after_trap = self.poisoned = False
+
+    def _host_grow(self, inst: Instance, delta: int) -> list[Alternative]:
+        old = inst.memory.pages
+        if delta < 0 or old + delta > inst.memory.limit:
+            return [Alternative(Outcome.error("grow-failed"), _nothing)]
+
+        def grow() -> None:
+            inst.memory.grow(delta)
+            if delta:
+                self.generation += 1
+
+        return [
+            Alternative(Outcome.ok(old), grow),
+            Alternative(Outcome.error("grow-failed"), _nothing, "host grow refused within the limit"),
+            Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow"),
+        ]
+
+    def _call(self, inst: Instance, op: Call) -> list[Alternative]:
+        if self.poisoned:
+            return [Alternative(Outcome.error("poisoned"), _nothing)]
+        try:
+            arity, fn = self.guest.exports[op.func]
+        except KeyError:
+            raise UnknownExport(f"guest {self.guest.name!r} has no export {op.func!r}") from None
+        if len(op.args) != arity or any(a.type != "i32" for a in op.args):
+            raise UnknownExport(f"{op.func} takes {arity} i32 arguments")
+        out: list[Alternative] = []
+        trial = inst.clone()
+        try:
+            result = fn(trial, *(a.bits for a in op.args))
+        except ModelTrap as trap:
+            def commit_trap() -> None:
+                self.instance = trial
+                self.after_trap = True
+
+            out.append(Alternative(Outcome.trap(trap.reason, trap.detail), commit_trap))
+        else:
+            branches = result if isinstance(result, list) else [Branch("", result, trial)]
+            for branch in branches:
+                out.append(Alternative(
+                    Outcome.ok(tuple(Value.i32(v) for v in branch.results)),
+                    self._commit_call(branch.instance),
+                    branch.label,
+                ))
+        if self.after_trap:
+            out = [Alternative(a.outcome, a.commit, a.choice or "instance keeps working after a trap")
+                   for a in out]
+            out.append(Alternative(Outcome.error("poisoned"), self._poison,
+                                   "instance not callable after a trap"))
+        return out
+
+    def _commit_call(self, after: Instance) -> Callable[[], None]:
+        def commit() -> None:
+            grew = self.instance is not None and after.memory.pages != self.instance.memory.pages
+            self.instance = after
+            if grew:
+                self.generation += 1
+
+        return commit
+
+    def _poison(self) -> None:
+        self.poisoned = True
+
+    def _view_op(self, inst: Instance, op: ViewRead | ViewWrite | ViewLength) -> list[Alternative]:
+        state = self.views.get(op.view)
+        if state is None:
+            return [Alternative(Outcome.error("no-such-view"), _nothing)]
+        mem = inst.memory
+        stale = state.generation != self.generation
+        if isinstance(op, ViewLength):
+            if not stale:
+                return [Alternative(Outcome.ok(state.length), _nothing)]
+            return [
+                Alternative(Outcome.ok(0), _nothing, "view detached by grow"),
+                Alternative(Outcome.ok(len(mem.data)), _nothing, "view follows grow"),
+                Alternative(Outcome.ok(state.length), _nothing, "view keeps its old length"),
+            ]
+        length = op.length if isinstance(op, ViewRead) else len(op.data)
+        alts: list[Alternative] = []
+        if stale:
+            alts.append(Alternative(Outcome.error("detached"), _nothing, "view detached by grow"))
+        limit = max(state.length, len(mem.data)) if stale else state.length
+        if op.addr + length > limit or op.addr + length > len(mem.data):
+            alts.append(Alternative(Outcome.error("out-of-range"), _nothing))
+            return alts
+        live = "view still shows live memory after grow" if stale else ""
+        if isinstance(op, ViewRead):
+            data = bytes(mem.data[op.addr:op.addr + length])
+            alts.append(Alternative(Outcome.ok(data), _nothing, live))
+        else:
+            def write() -> None:
+                mem.data[op.addr:op.addr + length] = op.data
+
+            alts.append(Alternative(Outcome.ok(), write, live))
+        return alts
+
+    # -- stepping ---------------------------------------------------------------
+
+    def step(self, index: int, op: Op, got: Outcome) -> tuple[Mismatch | None, str]:
+        alts = self.alternatives(op)
+        for alt in alts:
+            if alt.outcome.same_as(got):
+                alt.commit()
+                if isinstance(op, Call) and got.kind == "ok":
+                    self.after_trap = False
+                return None, alt.choice
+        return Mismatch(index, op, tuple(a.outcome for a in alts), got), ""
+
+
+def _nothing() -> None:
+    return None
+
+
+def guest_model(name: str) -> GuestModel:
+    try:
+        return GUEST_MODELS[name]
+    except KeyError:
+        raise UnknownExport(f"the model knows no guest {name!r}") from None
+
+
+def check(script: Script, outcomes: Sequence[Outcome]) -> Verdict:
+    """Compare ``outcomes`` with the model, stopping at the first difference."""
+    verdict = Verdict()
+    if len(outcomes) != len(script.ops):
+        verdict.mismatch = Mismatch(
+            len(outcomes), script.ops[min(len(outcomes), len(script.ops) - 1)], (),
+            Outcome.error("protocol"),
+            f"the driver answered {len(outcomes)} outcomes for {len(script.ops)} operations",
+        )
+        return verdict
+    checker = Checker(guest_model(script.guest))
+    for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
+        mismatch, choice = checker.step(index, op, got)
+        if mismatch is not None:
+            verdict.mismatch = mismatch
+            return verdict
+        if choice and choice not in verdict.choices:
+            verdict.choices.append(choice)
+    return verdict

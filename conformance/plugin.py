@@ -1,0 +1,316 @@
+"""The pytest plugin (entry point ``pytest11: wasm_conformance``).
+
+Gives the ``wasm_runtime`` fixture, parametrised over the selected runtimes,
+turns failures listed as known divergences into expected ones, and writes
+``report.json`` and ``report.md`` at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import warnings
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import divergences
+from conformance.checks import ConformanceFailure, WasmRuntime
+from conformance.driver_process import DriverProcess, RuntimeUnavailable
+from conformance.report import HOST, Report, Result, RuntimeRecord
+from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
+
+PROFILES = {
+    # max_examples per property and runtime
+    "quick": 20,
+    "default": 100,
+    "thorough": 1000,
+}
+
+
+@dataclass
+class _State:
+    specs: list[RuntimeSpec]
+    report_dir: Path
+    script_timeout: float
+    known: dict[str, list[divergences.Divergence]]
+    report: Report
+    runtimes: dict[str, WasmRuntime] = field(default_factory=dict)
+    current: str = ""
+    matched: set[tuple[str, str]] = field(default_factory=set)
+    used_runtime: bool = False
+
+
+STATE = pytest.StashKey[_State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wasm-conformance", "WebAssembly memory conformance")
+    group.addoption(
+        "--wasm-runtime", metavar="NAME[,NAME...]", default=None,
+        help="runtimes to test: comma-separated ids, or 'all' (default: $WASM_CONFORMANCE_RUNTIMES, "
+             f"else all: {', '.join(BUILTIN)}; one that cannot load here is skipped)",
+    )
+    group.addoption(
+        "--wasm-driver", metavar="ID=COMMAND", action="append", default=[],
+        help="add a runtime whose driver COMMAND starts (see docs/protocol.md); repeatable",
+    )
+    group.addoption(
+        "--wasm-profile", metavar="PROFILE", choices=sorted(PROFILES), default=None,
+        help="Hypothesis examples per property and runtime: quick (20), default (100), "
+             "thorough (1000) (default: default, or $WASM_CONFORMANCE_PROFILE)",
+    )
+    group.addoption(
+        "--wasm-report-dir", metavar="DIR", type=Path, default=None,
+        help="where report.json, report.md and counterexamples go (default: reports/latest "
+             "under the current directory)",
+    )
+    group.addoption(
+        "--wasm-known-divergences", metavar="DIR", type=Path, default=None,
+        help="directory of <runtime>.toml known-divergence files (default: the package's own)",
+    )
+    group.addoption(
+        "--wasm-script-timeout", metavar="SECONDS", type=float, default=60.0,
+        help="a driver that has not answered a script in this time is killed (default: 60)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    known_specs = dict(BUILTIN)
+    try:
+        for text in config.getoption("wasm_driver"):
+            spec = parse_custom(text)
+            known_specs[spec.id] = spec
+        specs = select(config.getoption("wasm_runtime"), known_specs)
+    except UnknownRuntime as exc:
+        raise pytest.UsageError(str(exc)) from None
+    profile = (config.getoption("wasm_profile") or os.environ.get("WASM_CONFORMANCE_PROFILE")
+               or "default")
+    if profile not in PROFILES:
+        raise pytest.UsageError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
+    _load_hypothesis_profile(profile)
+    known_dir = config.getoption("wasm_known_divergences") or divergences.BUILTIN_DIR
+    try:
+        known = divergences.load(known_dir)
+    except divergences.BadDivergenceFile as exc:
+        raise pytest.UsageError(f"known divergences: {exc}") from None
+    report_dir = config.getoption("wasm_report_dir") or Path.cwd() / "reports" / "latest"
+    report = Report(profile=profile, command=shlex.join(["pytest", *config.invocation_params.args]))
+    for spec in specs:
+        report.runtimes[spec.id] = RuntimeRecord(spec.id, description=spec.description,
+                                                 needs=spec.needs, command=spec.describe_command())
+    config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
+                                 known, report)
+
+
+def _load_hypothesis_profile(profile: str) -> None:
+    from hypothesis import HealthCheck, settings
+
+    name = f"wasm-conformance-{profile}"
+    settings.register_profile(
+        name,
+        max_examples=PROFILES[profile],
+        deadline=None,  # a round trip to a child process is not a unit of work to time
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize=profile == "quick",
+        print_blob=True,
+    )
+    settings.load_profile(name)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "wasm_runtime" in metafunc.fixturenames:
+        ids = [s.id for s in metafunc.config.stash[STATE].specs]
+        metafunc.parametrize("wasm_runtime", ids, indirect=True, ids=ids, scope="session")
+
+
+@pytest.fixture(scope="session")
+def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
+    """The runtime under test, its driver started; a runtime that cannot load here is skipped."""
+    state = request.config.stash[STATE]
+    runtime_id: str = request.param
+    runtime = state.runtimes.get(runtime_id)
+    if runtime is None:
+        spec = next(s for s in state.specs if s.id == runtime_id)
+        runtime = WasmRuntime(
+            spec=spec,
+            process=DriverProcess(spec, script_timeout=state.script_timeout),
+            counterexample_dir=state.report_dir / "counterexamples",
+            current_test=lambda: state.current,
+        )
+        state.runtimes[runtime_id] = runtime
+    record = state.report.runtimes[runtime_id]
+    try:
+        hello = runtime.start()
+    except RuntimeUnavailable as exc:
+        record.available, record.reason = False, str(exc).split(": ", 1)[-1]
+        pytest.skip(str(exc))
+    record.version, record.info = hello.version, hello.info
+    return runtime
+
+
+def property_id(item: pytest.Item) -> str:
+    """``<module file>::<test name>``: what known-divergence entries and reports name."""
+    name = getattr(item, "originalname", None) or item.name
+    return f"{Path(str(item.fspath)).name}::{name}"
+
+
+def _runtime_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "wasm_runtime" in callspec.params:
+        return str(callspec.params["wasm_runtime"])
+    return None
+
+
+def _is_suite(item: pytest.Item) -> bool:
+    return _runtime_of(item) is not None or "conformance" in Path(str(item.fspath)).parts[-3:-1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[STATE]
+    seen = {(_runtime_of(i), property_id(i)) for i in items if _runtime_of(i)}
+    selected = {s.id for s in state.specs}
+    for runtime, entries in state.known.items():
+        # Only a runtime whose properties were collected can tell an entry that
+        # matches nothing from one whose tests were deselected.
+        if runtime not in selected or not any(rt == runtime for rt, _ in seen):
+            continue
+        for entry in entries:
+            if not any(rt == runtime and entry.matches(pid) for rt, pid in seen):
+                text = (f"known divergence for {runtime} matches no collected test: {entry.test!r} "
+                        f"({entry.source})")
+                state.report.warnings.append(text)
+                warnings.warn(pytest.PytestWarning(text), stacklevel=1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    state = item.config.stash[STATE]
+    state.current = property_id(item)
+    try:
+        return (yield)
+    finally:
+        state.current = ""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[
+        None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    state = item.config.stash[STATE]
+    runtime = _runtime_of(item)
+    if runtime is None and not _is_suite(item):
+        return report
+    runtime = runtime or HOST
+    prop = property_id(item)
+    if call.when == "setup" and report.skipped:
+        reason = _skip_reason(report)
+        state.report.add(Result(prop, runtime, "skip", reason=reason))
+        return report
+    if call.when != "call":
+        if report.failed:
+            state.report.add(Result(prop, runtime, "fail", message=str(report.longrepr)[-2000:]))
+        return report
+    state.used_runtime = True
+    seconds = report.duration
+    if report.passed:
+        entry = divergences.find(state.known, runtime, prop)
+        if entry is not None:
+            state.report.warnings.append(
+                f"{runtime} passes {prop}, listed as a known divergence ({entry.source}): "
+                "remove the entry")
+        state.report.add(Result(prop, runtime, "pass", seconds))
+    elif report.skipped:
+        state.report.add(Result(prop, runtime, "skip", seconds, reason=_skip_reason(report)))
+    else:
+        exc = call.excinfo.value if call.excinfo else None
+        result = _failure_result(prop, runtime, seconds, exc, report)
+        entry = divergences.find(state.known, runtime, prop)
+        if entry is not None:
+            result.reason = entry.reason
+            result.outcome = "known-divergence"
+            report.outcome = "skipped"
+            report.wasxfail = f"known divergence: {entry.reason}"  # type: ignore[attr-defined]
+        state.report.add(result)
+    _record_choices(state, runtime, prop)
+    return report
+
+
+def _record_choices(state: _State, runtime_id: str, prop: str) -> None:
+    runtime = state.runtimes.get(runtime_id)
+    if runtime is None:
+        return
+    chosen = runtime.choices.pop(prop, set())
+    if chosen:
+        existing = state.report.choices.setdefault(prop, {}).setdefault(runtime_id, [])
+        existing.extend(sorted(c for c in chosen if c not in existing))
+
+
+def _failure_result(prop: str, runtime: str, seconds: float, exc: BaseException | None,
+                    report: pytest.TestReport) -> Result:
+    failure = _find_conformance_failure(exc)
+    if failure is None:
+        text = str(report.longrepr)
+        return Result(prop, runtime, "fail", seconds, message=text[-3000:])
+    return Result(
+        prop, runtime, failure.kind, seconds, message=str(failure),
+        script=failure.script.to_json(),
+        counterexample=str(failure.counterexample) if failure.counterexample else None,
+        replay=failure.replay, expected=failure.expected or None, got=failure.got or None,
+    )
+
+
+def _find_conformance_failure(exc: BaseException | None) -> ConformanceFailure | None:
+    # Hypothesis may wrap several distinct failures in an ExceptionGroup.
+    if isinstance(exc, ConformanceFailure):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_conformance_failure(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr: Any = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is None:
+        return
+    for runtime in state.runtimes.values():
+        record = state.report.runtimes[runtime.id]
+        record.scripts = runtime.scripts_run
+        record.restarts = runtime.process.restarts
+        record.crashes = runtime.process.crashes
+        record.timeouts = runtime.process.timeouts
+        runtime.process.close()
+    if state.report.results and (state.used_runtime or os.environ.get("WASM_CONFORMANCE_REPORT")):
+        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
+            return
+        state.report.write(state.report_dir)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.report.results or not state.used_runtime:
+        return
+    tr = terminalreporter
+    tr.section("wasm conformance")
+    for runtime, counts in state.report.summary().items():
+        record = state.report.runtimes.get(runtime)
+        version = f" {record.version}" if record else ""
+        text = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        seconds = f" in {record.seconds:.1f}s" if record else ""
+        tr.write_line(f"{runtime}{version}: {text}{seconds}")
+    for w in state.report.warnings:
+        tr.write_line(f"warning: {w}", yellow=True)
+    tr.write_line(f"report: {state.report_dir / 'report.md'}")

@@ -1,0 +1,185 @@
+"""Reports: ``report.json`` for machines and ``report.md``, a runtime-by-property matrix for people."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from conformance.guests import all_guests
+
+ResultOutcome = Literal["pass", "fail", "known-divergence", "skip", "crash", "timeout"]
+OUTCOMES: tuple[ResultOutcome, ...] = ("pass", "fail", "known-divergence", "skip", "crash", "timeout")
+MARK = {
+    "pass": "pass",
+    "fail": "**FAIL**",
+    "known-divergence": "known divergence",
+    "skip": "skip",
+    "crash": "**CRASH**",
+    "timeout": "**TIMEOUT**",
+}
+HOST = "host"
+"""The runtime column of a property that runs on no runtime (the host's own encoding step)."""
+
+
+@dataclass
+class Result:
+    property: str
+    runtime: str
+    outcome: ResultOutcome
+    seconds: float = 0.0
+    message: str = ""
+    reason: str = ""
+    script: dict[str, Any] | None = None
+    counterexample: str | None = None
+    replay: str | None = None
+    expected: str | None = None
+    got: str | None = None
+
+
+@dataclass
+class RuntimeRecord:
+    id: str
+    version: str = "?"
+    available: bool = True
+    reason: str = ""
+    description: str = ""
+    needs: str = ""
+    command: str = ""
+    seconds: float = 0.0
+    scripts: int = 0
+    restarts: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    runtimes: dict[str, RuntimeRecord] = field(default_factory=dict)
+    results: list[Result] = field(default_factory=list)
+    choices: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """property -> runtime -> the outcomes it chose where the spec allows several"""
+    warnings: list[str] = field(default_factory=list)
+    profile: str = ""
+    command: str = ""
+    started: float = field(default_factory=time.time)
+
+    def add(self, result: Result) -> None:
+        self.results.append(result)
+        record = self.runtimes.get(result.runtime)
+        if record is not None:
+            record.seconds += result.seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": "wasm-memory-conformance",
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "seconds": round(time.time() - self.started, 3),
+            "profile": self.profile,
+            "command": self.command,
+            "host": {"python": sys.version.split()[0], "platform": platform.platform()},
+            "runtimes": [_rounded(asdict(r)) for r in self.runtimes.values()],
+            "guests": [{"name": g.name, "sha256": g.sha256, "bytes": g.path.stat().st_size}
+                       for g in all_guests()],
+            "results": [_drop_empty(asdict(r)) for r in self.results],
+            "choices": self.choices,
+            "warnings": self.warnings,
+            "summary": self.summary(),
+        }
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            counts = out.setdefault(r.runtime, dict.fromkeys(OUTCOMES, 0))
+            counts[r.outcome] += 1
+        return out
+
+    def write(self, directory: Path) -> tuple[Path, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        json_path, md_path = directory / "report.json", directory / "report.md"
+        json_path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        md_path.write_text(self.markdown(), encoding="utf-8")
+        return json_path, md_path
+
+    # -- markdown ---------------------------------------------------------------
+
+    def markdown(self) -> str:
+        data = self.to_json()
+        columns = [r.id for r in self.runtimes.values()]
+        if any(r.runtime == HOST for r in self.results):
+            columns.append(HOST)
+        lines = [
+            "# wasm-memory-conformance report",
+            "",
+            f"{data['started']}, profile `{self.profile}`, {data['seconds']:.1f} s in all. "
+            f"Command: `{self.command}`",
+            "",
+            "## Runtimes",
+            "",
+            "| runtime | version | status | time | scripts | driver restarts |",
+            "|---|---|---|---:|---:|---:|",
+        ]
+        for r in self.runtimes.values():
+            status = "ran" if r.available else f"skipped: {r.reason}"
+            lines.append(f"| {r.id} | {r.version} | {_cell(status)} | {r.seconds:.1f} s | {r.scripts} "
+                         f"| {r.restarts} |")
+        cells: dict[tuple[str, str], Result] = {(r.property, r.runtime): r for r in self.results}
+        properties = list(dict.fromkeys(r.property for r in self.results))
+        lines += ["", "## Properties", "",
+                  "| property | " + " | ".join(columns) + " |",
+                  "|---|" + "---|" * len(columns)]
+        for prop in properties:
+            row = [MARK[cells[(prop, c)].outcome] if (prop, c) in cells else "" for c in columns]
+            lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
+        lines += ["", "Totals: " + "; ".join(
+            f"{rt}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+            for rt, counts in self.summary().items())]
+
+        if self.choices:
+            lines += ["", "## Where the spec allows more than one outcome", "",
+                      "What each runtime chose, per property.", "",
+                      "| property | " + " | ".join(columns) + " |",
+                      "|---|" + "---|" * len(columns)]
+            for prop, by_runtime in self.choices.items():
+                row = [_cell("; ".join(by_runtime.get(c, []))) for c in columns]
+                lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
+
+        bad = [r for r in self.results if r.outcome in ("fail", "crash", "timeout")]
+        if bad:
+            lines += ["", "## Failures", ""]
+            for r in bad:
+                lines += [f"### `{r.property}` on {r.runtime}: {r.outcome}", "", "```",
+                          r.message.strip(), "```", ""]
+                if r.replay:
+                    lines += [f"Replay: `{r.replay}`", ""]
+        known = [r for r in self.results if r.outcome == "known-divergence"]
+        if known:
+            lines += ["", "## Known divergences", "", "| runtime | property | reason | got |",
+                      "|---|---|---|---|"]
+            for r in known:
+                lines.append(f"| {r.runtime} | `{r.property}` | {_cell(r.reason)} | {_cell(r.got or '')} |")
+        if self.warnings:
+            lines += ["", "## Warnings", ""] + [f"- {w}" for w in self.warnings]
+        lines += ["", "## Guest modules", "", "| guest | sha256 | bytes |", "|---|---|---:|"]
+        for g in data["guests"]:
+            lines.append(f"| {g['name']} | `{g['sha256']}` | {g['bytes']} |")
+        return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    d["seconds"] = round(d["seconds"], 3)
+    return d
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    d["seconds"] = round(d["seconds"], 3)
+    return {k: v for k, v in d.items() if v not in (None, "")}

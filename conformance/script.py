@@ -1,0 +1,365 @@
+"""Boundary scripts: test cases as data.
+
+A script is a list of operations on one instantiated guest module. It is plain
+data: it serialises to JSON and back without loss, a driver in any language can
+run it (see ``docs/protocol.md``), and a failing one is saved as a file that
+``wasm-conformance replay`` runs again on any runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Literal, TypeAlias
+
+PAGE_SIZE = 65536
+"""One WebAssembly page: 64 KiB."""
+
+ValueType = Literal["i32", "i64", "f32", "f64"]
+_BITS: dict[str, int] = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
+
+
+class ScriptError(ValueError):
+    """A script or an outcome that is not well formed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A WebAssembly number as its bit pattern (integers unsigned, floats as raw bits).
+
+    On the wire it is ``{"type": "i32", "value": "4294967295"}``, the convention
+    of the spec's ``wast2json``: a decimal string, so that 64-bit values survive
+    hosts whose numbers are doubles.
+    """
+
+    type: ValueType
+    bits: int
+
+    def __post_init__(self) -> None:
+        if self.type not in _BITS:
+            raise ScriptError(f"unknown value type {self.type!r}")
+        if not 0 <= self.bits < (1 << _BITS[self.type]):
+            raise ScriptError(f"{self.bits} is not a {self.type} bit pattern")
+
+    @classmethod
+    def i32(cls, n: int) -> Value:
+        """An i32 from a signed or unsigned Python int, wrapped to 32 bits."""
+        return cls("i32", n & 0xFFFF_FFFF)
+
+    @classmethod
+    def i64(cls, n: int) -> Value:
+        return cls("i64", n & 0xFFFF_FFFF_FFFF_FFFF)
+
+    @property
+    def signed(self) -> int:
+        width = _BITS[self.type]
+        return self.bits - (1 << width) if self.bits >> (width - 1) else self.bits
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "value": str(self.bits)}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Value:
+        try:
+            return cls(obj["type"], int(obj["value"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScriptError(f"not a value: {obj!r}") from exc
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.signed}" if self.type[0] == "i" else f"{self.type}:0x{self.bits:x}"
+
+
+# --- operations -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Instantiate:
+    """Instantiate the script's module afresh; every script starts with one."""
+
+    op: ClassVar[str] = "instantiate"
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """The host writes ``data`` into linear memory at ``addr`` (its safest copying API)."""
+
+    addr: int
+    data: bytes
+    op: ClassVar[str] = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """The host reads ``length`` bytes of linear memory from ``addr``."""
+
+    addr: int
+    length: int
+    op: ClassVar[str] = "read"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Call an exported function."""
+
+    func: str
+    args: tuple[Value, ...] = ()
+    op: ClassVar[str] = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class Grow:
+    """The host grows the memory by ``delta`` pages; the result is the old size in pages."""
+
+    delta: int
+    op: ClassVar[str] = "grow"
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """The host asks the memory's size; the result is in bytes, as the host sees it."""
+
+    op: ClassVar[str] = "size"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """The host takes a view of memory (zero-copy where the runtime has one) named ``view``."""
+
+    view: str
+    op: ClassVar[str] = "view"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRead:
+    view: str
+    addr: int
+    length: int
+    op: ClassVar[str] = "view_read"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewWrite:
+    view: str
+    addr: int
+    data: bytes
+    op: ClassVar[str] = "view_write"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewLength:
+    """The byte length the view reports now (0 for a detached JavaScript view)."""
+
+    view: str
+    op: ClassVar[str] = "view_length"
+
+
+Op: TypeAlias = (
+    Instantiate | Write | Read | Call | Grow | Size | View | ViewRead | ViewWrite | ViewLength
+)
+OP_TYPES: dict[str, type[Op]] = {
+    cls.op: cls
+    for cls in (Instantiate, Write, Read, Call, Grow, Size, View, ViewRead, ViewWrite, ViewLength)
+}
+
+
+def op_to_json(op: Op) -> dict[str, Any]:
+    out: dict[str, Any] = {"op": op.op}
+    for f in fields(op):
+        name, value = f.name, getattr(op, f.name)
+        if isinstance(value, bytes):
+            out[name] = value.hex()
+        elif name == "args":
+            out[name] = [v.to_json() for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def op_from_json(obj: Mapping[str, Any]) -> Op:
+    try:
+        cls = OP_TYPES[obj["op"]]
+    except (KeyError, TypeError) as exc:
+        raise ScriptError(f"unknown operation {obj!r}") from exc
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        name = f.name
+        if name not in obj:
+            if f.default is not MISSING:
+                continue
+            raise ScriptError(f"{cls.op}: missing field {name!r}")
+        value = obj[name]
+        if name == "data":
+            value = bytes.fromhex(value)
+        elif name == "args":
+            value = tuple(Value.from_json(v) for v in value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def describe_op(op: Op) -> str:
+    """One line in the style of a .wast command."""
+    match op:
+        case Instantiate():
+            return "(instantiate)"
+        case Write(addr, data):
+            return f"(write {addr} {_short_hex(data)} ;; {len(data)} bytes)"
+        case Read(addr, length):
+            return f"(read {addr} {length})"
+        case Call(func, args):
+            return f"(call {func}{''.join(' ' + str(a) for a in args)})"
+        case Grow(delta):
+            return f"(grow {delta})"
+        case Size():
+            return "(size)"
+        case View(view):
+            return f"(view {view})"
+        case ViewRead(view, addr, length):
+            return f"(view_read {view} {addr} {length})"
+        case ViewWrite(view, addr, data):
+            return f"(view_write {view} {addr} {_short_hex(data)} ;; {len(data)} bytes)"
+        case ViewLength(view):
+            return f"(view_length {view})"
+    raise ScriptError(f"unknown operation {op!r}")
+
+
+def _short_hex(data: bytes, limit: int = 24) -> str:
+    text = data[:limit].hex()
+    return f'"{text}…"' if len(data) > limit else f'"{text}"'
+
+
+# --- scripts ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """Operations on one guest module, in order. The first is an :class:`Instantiate`."""
+
+    guest: str
+    ops: tuple[Op, ...]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.ops or not isinstance(self.ops[0], Instantiate):
+            raise ScriptError("a script starts with (instantiate)")
+
+    @classmethod
+    def of(cls, guest: str, ops: Iterable[Op], note: str = "") -> Script:
+        """A script that instantiates ``guest`` and then runs ``ops``."""
+        return cls(guest, (Instantiate(), *ops), note)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"guest": self.guest, "ops": [op_to_json(op) for op in self.ops]}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Script:
+        try:
+            return cls(str(obj["guest"]), tuple(op_from_json(o) for o in obj["ops"]),
+                       str(obj.get("note", "")))
+        except (KeyError, TypeError) as exc:
+            raise ScriptError(f"not a script: {exc}") from exc
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json())
+
+    def describe(self) -> str:
+        return "\n".join(f"  {i:>3}: {describe_op(op)}" for i, op in enumerate(self.ops))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one operation did on one runtime.
+
+    ``kind`` is ``ok`` (with ``value``), ``trap`` or ``error`` (with a normalised
+    ``reason`` such as ``out-of-bounds`` or ``out-of-range``), and ``message`` keeps
+    the runtime's own words. Values: ``None``; ``bytes`` for reads; an ``int`` for
+    sizes and grows; a tuple of :class:`Value` for calls.
+    """
+
+    kind: Literal["ok", "trap", "error"]
+    value: Any = None
+    reason: str = ""
+    message: str = ""
+
+    @classmethod
+    def ok(cls, value: Any = None) -> Outcome:
+        return cls("ok", value)
+
+    @classmethod
+    def trap(cls, reason: str, message: str = "") -> Outcome:
+        return cls("trap", None, reason, message)
+
+    @classmethod
+    def error(cls, reason: str, message: str = "") -> Outcome:
+        return cls("error", None, reason, message)
+
+    def same_as(self, other: Outcome) -> bool:
+        """Equal in what the spec fixes (kind, value, reason), ignoring the message."""
+        return (self.kind, self.value, self.reason) == (other.kind, other.value, other.reason)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.kind == "ok":
+            return {"ok": _value_to_json(self.value)}
+        out: dict[str, Any] = {self.kind: self.reason}
+        if self.message:
+            out["message"] = self.message
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any], op: Op) -> Outcome:
+        if "ok" in obj:
+            return cls.ok(_value_from_json(obj["ok"], op))
+        for kind in ("trap", "error"):
+            if kind in obj:
+                return cls(kind, None, str(obj[kind]), str(obj.get("message", "")))  # type: ignore[arg-type]
+        raise ScriptError(f"not an outcome: {obj!r}")
+
+    def __str__(self) -> str:
+        if self.kind == "ok":
+            return f"ok {_value_text(self.value)}"
+        return f"{self.kind} {self.reason}" + (f" ({self.message})" if self.message else "")
+
+
+def _value_to_json(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return [v.to_json() for v in value]
+    return value
+
+
+def _value_from_json(raw: Any, op: Op) -> Any:
+    if isinstance(op, Read | ViewRead):
+        if not isinstance(raw, str):
+            raise ScriptError(f"{op.op}: expected hex bytes, got {raw!r}")
+        return bytes.fromhex(raw)
+    if isinstance(op, Call):
+        return tuple(Value.from_json(v) for v in raw)
+    return raw
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return f"{len(value)} bytes {_short_hex(value, 32)}"
+    if isinstance(value, tuple):
+        return "[" + " ".join(str(v) for v in value) + "]"
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptResult:
+    """A driver's answer to one script.
+
+    ``status`` is ``ok`` when the driver answered (``outcomes`` then has one entry
+    per operation), ``crash`` when the driver process died, ``timeout`` when it did
+    not answer in time, ``unavailable`` when the runtime cannot run here.
+    """
+
+    status: Literal["ok", "crash", "timeout", "unavailable"]
+    outcomes: tuple[Outcome, ...] = ()
+    detail: str = ""
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
