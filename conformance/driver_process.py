@@ -62,16 +62,9 @@ class DriverProcess:
             raise RuntimeUnavailable(self.unavailable)
         if self.proc is not None and self.proc.poll() is None and self.hello is not None:
             return self.hello
-        self._stderr = tempfile.TemporaryFile()
-        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
-        try:
-            self.proc = subprocess.Popen(
-                self.spec.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._stderr, env=env, start_new_session=True,
-            )
-        except OSError as exc:
-            self._give_up(f"cannot start driver {self.spec.command[0]!r}: {exc.strerror or exc}")
-        self._buffer = b""
+        if self.proc is None:
+            self._spawn()
+        assert self.proc is not None
         line = self._readline(time.monotonic() + START_TIMEOUT)
         if line is None:
             self._kill()
@@ -93,6 +86,20 @@ class DriverProcess:
         self.hello = Hello(str(hello.get("runtime", self.spec.id)), str(hello.get("version", "?")),
                            dict(hello.get("info") or {}))
         return self.hello
+
+    def _spawn(self) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
+        self._buffer = b""
+        self.hello = None
+        try:
+            self.proc = subprocess.Popen(
+                self.spec.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._stderr, env=env, start_new_session=True,
+            )
+        except OSError as exc:
+            self.proc = None
+            self._give_up(f"cannot start driver {self.spec.command[0]!r}: {exc.strerror or exc}")
 
     def _give_up(self, reason: str) -> Any:
         first = reason.strip().splitlines()[-1] if reason.strip() else "unknown reason"
@@ -196,6 +203,7 @@ class DriverProcess:
                             seconds=time.monotonic() - began)
 
     def _restart(self) -> None:
+        """Replace a crashed or hung driver at once, so its start-up overlaps other work."""
         self._kill()
         self.proc = None
         self.hello = None
@@ -203,6 +211,10 @@ class DriverProcess:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        try:
+            self._spawn()
+        except RuntimeUnavailable:
+            pass  # reported by the next start()
 
     def _stderr_tail(self, limit: int = 600) -> str:
         if self._stderr is None:

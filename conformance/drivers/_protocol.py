@@ -64,7 +64,13 @@ class Driver:
         return {}
 
     def instantiate(self, wasm: bytes, key: str) -> None:
-        """Instantiate ``wasm`` afresh (``key`` is its sha256, to cache compiled modules)."""
+        """Instantiate ``wasm`` afresh.
+
+        ``key`` names the compiled module: it is the same for every (instantiate)
+        of one script and new for each script, so a driver compiles a module once
+        per script and instantiates that compiled module again for a second
+        (instantiate), as an embedder reusing a module would.
+        """
         raise NotImplementedError
 
     def write(self, addr: int, data: bytes) -> None:
@@ -109,6 +115,7 @@ class _Session:
         self.modules: Dict[str, bytes] = {}
         self.instantiated = False
         self.poisoned = ""
+        self.scripts = 0
 
     def module_bytes(self, module: Dict[str, Any]) -> Tuple[bytes, str]:
         key = str(module.get("sha256") or module["path"])
@@ -118,9 +125,10 @@ class _Session:
             else:
                 with open(module["path"], "rb") as f:
                     self.modules[key] = f.read()
-        return self.modules[key], key
+        return self.modules[key], f"{key}#{self.scripts}"
 
     def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        self.scripts += 1
         self.instantiated = False
         self.poisoned = ""
         return [self.run_op(module, op) for op in ops]

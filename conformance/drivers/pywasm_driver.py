@@ -53,7 +53,7 @@ class PywasmDriver(Driver):
     def __init__(self) -> None:
         if pywasm is None:
             raise Unavailable(_IMPORT_ERROR)
-        self.parsed: Dict[str, Any] = {}
+        self.parsed: Dict[str, Any] = {}  # one entry: the current script's module
         self.views: Dict[str, memoryview] = {}
 
     def version(self) -> str:
@@ -74,7 +74,7 @@ class PywasmDriver(Driver):
                 desc = pywasm.ModuleDesc.from_reader(io.BytesIO(wasm))
             except Exception as exc:
                 raise HostError("invalid-module", f"{type(exc).__name__}: {exc}") from None
-            self.parsed[key] = desc
+            self.parsed = {key: desc}
         self.runtime = pywasm.Runtime()
         try:
             self.instance = self.runtime.instance(desc)

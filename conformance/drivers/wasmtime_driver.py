@@ -49,7 +49,7 @@ class WasmtimeDriver(Driver):
         if wasmtime is None:
             raise Unavailable(_IMPORT_ERROR)
         self.engine = wasmtime.Engine(wasmtime.Config())
-        self.compiled: Dict[str, Any] = {}
+        self.compiled: Dict[str, Any] = {}  # one entry: the current script's module
         self.views: Dict[str, Any] = {}
 
     def version(self) -> str:
@@ -67,7 +67,7 @@ class WasmtimeDriver(Driver):
                 module = wasmtime.Module(self.engine, wasm)
             except wasmtime.WasmtimeError as exc:
                 raise HostError("invalid-module", _first_line(exc)) from None
-            self.compiled[key] = module
+            self.compiled = {key: module}
         self.store = wasmtime.Store(self.engine)
         self.views = {}
         try:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from conformance import (
     PAGE_SIZE,
     Call,
+    Instantiate,
     Read,
     Script,
     Value,
@@ -90,3 +91,18 @@ def test_result_in_module_allocated_memory(wasm_runtime: WasmRuntime, texts: lis
         assert length == len(encode_utf8(text))
         body = decode_utf8(outcomes[base + 2 * k + 1].value)
         assert body == "".join(c.upper() if "a" <= c <= "z" else c for c in text)
+
+
+@given(text=utf8_texts(min_size=1, max_size=40))
+def test_reinstantiation_starts_afresh(wasm_runtime: WasmRuntime, text: str) -> None:
+    """A second instance of the same module has fresh memory: data segments in, old bytes gone."""
+    raw = encode_utf8(text)
+    check_script(wasm_runtime, Script.of("strings", [
+        Write(0, raw),
+        Call("upper_alloc", (i32(0), i32(len(raw)))),
+        Instantiate(),
+        Read(0, len(raw)),
+        Call("get_greeting", (i32(0), i32(len(GREETING)))),
+        Read(0, len(GREETING)),
+        Call("alloc", (i32(8),)),
+    ]))

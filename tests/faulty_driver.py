@@ -1,0 +1,96 @@
+"""A driver that is wrong in exactly one way, for showing that each property can fail.
+
+    python tests/faulty_driver.py FAULT
+
+It is the real wasmtime driver with one fault added, so that everything but the
+fault is right. FAULT is one of:
+
+- stale:          host reads and view reads return the bytes as they were at the last
+                  host write (or instantiation), not what the guest wrote since
+- off-by-one-end: host bounds checks refuse a span that ends exactly at the end of memory
+- drop-byte:      host writes of two or more bytes lose their last byte
+- lenient-end:    host writes past the end are cut short silently instead of refused
+- swallow-trap:   a trapping call is reported as returning zeros
+- sticky-instance: a second (instantiate) in a script keeps the old instance
+- segfault:       the driver process dies of SIGSEGV on any call
+- hang:           the driver never answers a script that calls an export
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from typing import Any
+
+from conformance.drivers._protocol import HostError, serve
+from conformance.drivers.wasmtime_driver import WasmtimeDriver
+
+FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
+          "sticky-instance", "segfault", "hang")
+
+
+class FaultyDriver(WasmtimeDriver):
+    def __init__(self, fault: str) -> None:
+        super().__init__()
+        self.fault = fault
+        self.runtime_id = f"faulty-{fault}"
+        self.shadow = bytearray()
+        self.instances = 0
+
+    def version(self) -> str:
+        return f"{super().version()}+{self.fault}"
+
+    def instantiate(self, wasm: bytes, key: str) -> None:
+        if self.fault == "sticky-instance" and key == getattr(self, "_last_key", None):
+            return
+        self._last_key = key
+        super().instantiate(wasm, key)
+        self.shadow = bytearray(super().read(0, super().size()))
+
+    def _bounds(self, addr: int, length: int) -> None:
+        if self.fault == "off-by-one-end" and addr + length >= self.size():
+            raise HostError("out-of-range", "faulty: off by one at the end")
+
+    def write(self, addr: int, data: bytes) -> None:
+        self._bounds(addr, len(data))
+        if self.fault == "drop-byte" and len(data) >= 2:
+            data = data[:-1]
+        if self.fault == "lenient-end":
+            data = data[:max(0, self.size() - addr)]
+            if not data:
+                return
+        super().write(addr, data)
+        self.shadow[addr:addr + len(data)] = data
+
+    def read(self, addr: int, length: int) -> bytes:
+        self._bounds(addr, length)
+        if self.fault == "stale":
+            return bytes(self.shadow[addr:addr + length])
+        return super().read(addr, length)
+
+    def view_read(self, name: str, addr: int, length: int) -> bytes:
+        data = super().view_read(name, addr, length)
+        if self.fault == "stale":
+            return bytes(self.shadow[addr:addr + length])
+        return data
+
+    def call(self, func: str, args: Any) -> Any:
+        if self.fault == "segfault":
+            ctypes.string_at(0)  # a real segfault, as a buggy runtime would give
+        if self.fault == "hang":
+            time.sleep(3600)
+        try:
+            return super().call(func, args)
+        except Exception as exc:
+            if self.fault == "swallow-trap" and type(exc).__name__ == "Trap":
+                results = self.exports[func].type(self.store).results
+                return [(str(t), 0) for t in results]
+            raise
+
+
+if __name__ == "__main__":
+    fault = sys.argv[1] if len(sys.argv) > 1 else ""
+    if fault not in FAULTS:
+        sys.exit(f"usage: faulty_driver.py FAULT, FAULT one of {', '.join(FAULTS)}")
+    sys.exit(serve(lambda: FaultyDriver(fault), f"faulty-{fault}"))

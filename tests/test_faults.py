@@ -1,0 +1,151 @@
+"""Every property can fail: run the suite against drivers that are wrong in one way each.
+
+Each fault runs the whole suite once, installed-package style (``--pyargs``),
+in a directory of its own; the report it writes says which properties failed,
+and each saved counterexample replays to the same failure with one command.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FAULTY = Path(__file__).resolve().parent / "faulty_driver.py"
+
+# fault -> the properties it must make fail (it may make others fail too)
+EXPECTED_FAILURES: dict[str, set[str]] = {
+    "stale": {
+        "test_bytes.py::test_host_reads_what_the_guest_wrote",
+        "test_bytes.py::test_view_shares_memory_with_the_guest",
+        "test_results.py::test_result_into_host_buffer_shows_truncation",
+        "test_results.py::test_get_greeting_into_host_buffer",
+        "test_results.py::test_result_in_module_allocated_memory",
+        "test_strings.py::test_text_round_trips_through_the_guest",
+    },
+    "off-by-one-end": {
+        "test_bytes.py::test_zero_length_at_the_very_end",
+        "test_bytes.py::test_host_write_then_read_round_trips",
+    },
+    "drop-byte": {
+        "test_bytes.py::test_host_write_then_read_round_trips",
+        "test_bytes.py::test_guest_reads_what_the_host_wrote",
+        "test_strings.py::test_text_round_trips_through_the_guest",
+    },
+    "lenient-end": {
+        "test_bytes.py::test_host_write_past_the_end_is_an_error",
+        "test_bytes.py::test_host_read_past_the_end_is_an_error",
+    },
+    "swallow-trap": {
+        "test_bytes.py::test_guest_access_past_the_end_traps",
+        "test_bytes.py::test_instance_after_a_trap",
+    },
+    "sticky-instance": {
+        "test_results.py::test_reinstantiation_starts_afresh",
+    },
+}
+
+
+def runtime_id(fault: str) -> str:
+    return f"faulty-{fault}"
+
+
+def driver_option(fault: str) -> str:
+    return f"{runtime_id(fault)}={sys.executable} {FAULTY} {fault}"
+
+
+def run_suite(fault: str, workdir: Path, *extra: str) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:warnings",
+         "--wasm-profile=quick", f"--wasm-report-dir={workdir / 'report'}",
+         f"--wasm-driver={driver_option(fault)}", f"--wasm-runtime={runtime_id(fault)}", *extra],
+        cwd=workdir, capture_output=True, text=True, timeout=900,
+    )
+    report_path = workdir / "report" / "report.json"
+    assert report_path.exists(), f"{fault}: no report written\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    report: dict[str, Any] = json.loads(report_path.read_text())
+    report["_exit"] = proc.returncode
+    report["_stdout"] = proc.stdout
+    return report
+
+
+@pytest.fixture(scope="module")
+def fault_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    base = tmp_path_factory.mktemp("faults")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {f: pool.submit(run_suite, f, base / f) for f in EXPECTED_FAILURES}
+        return {f: fut.result() for f, fut in futures.items()}
+
+
+def outcomes(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["property"]: r for r in report["results"]}
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED_FAILURES))
+def test_fault_fails_its_properties(fault: str, fault_reports: dict[str, dict[str, Any]]) -> None:
+    report = fault_reports[fault]
+    results = outcomes(report)
+    assert report["_exit"] == 1, "a run with failures exits 1"
+    for prop in sorted(EXPECTED_FAILURES[fault]):
+        result = results[prop]
+        assert result["outcome"] == "fail", f"{fault} should fail {prop}, got {result['outcome']}"
+        assert result["script"]["ops"][0] == {"op": "instantiate"}
+        assert runtime_id(fault) in result["message"] and "replay:" in result["message"]
+        assert Path(result["counterexample"]).exists()
+
+
+@pytest.mark.parametrize("fault", sorted(EXPECTED_FAILURES))
+def test_counterexamples_replay_with_one_command(fault: str,
+                                                 fault_reports: dict[str, dict[str, Any]]) -> None:
+    """The saved script fails again on the faulty runtime and passes on a correct one."""
+    results = outcomes(fault_reports[fault])
+    for prop in sorted(EXPECTED_FAILURES[fault]):
+        path = results[prop]["counterexample"]
+        again = subprocess.run(
+            [sys.executable, "-m", "conformance", "replay", path, "--runtime", runtime_id(fault),
+             "--wasm-driver", driver_option(fault)],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert again.returncode == 1, f"{prop} did not fail on replay:\n{again.stdout}{again.stderr}"
+        assert "DIFFERS" in again.stdout
+
+
+def test_counterexample_is_the_drivers_fault_not_the_scripts(
+        fault_reports: dict[str, dict[str, Any]]) -> None:
+    """A script that a faulty driver fails is one the real wasmtime driver agrees on."""
+    results = outcomes(fault_reports["drop-byte"])
+    path = results["test_strings.py::test_text_round_trips_through_the_guest"]["counterexample"]
+    good = subprocess.run([sys.executable, "-m", "conformance", "replay", path, "--runtime", "wasmtime"],
+                          capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "agrees with the model" in good.stdout
+
+
+def test_segfaulting_driver_is_a_crash_and_the_run_goes_on(tmp_path: Path) -> None:
+    report = run_suite("segfault", tmp_path, "-k",
+                       "test_host_write_then_read_round_trips or test_guest_reads_what_the_host_wrote "
+                       "or test_zero_length_at_the_very_end")
+    results = outcomes(report)
+    crashed = results["test_bytes.py::test_guest_reads_what_the_host_wrote"]
+    assert crashed["outcome"] == "crash"
+    assert "SIGSEGV" in crashed["message"]
+    assert crashed["script"]["ops"]
+    # the run went on after the crashes: a later property that makes no call passed
+    assert results["test_bytes.py::test_host_write_then_read_round_trips"]["outcome"] == "pass"
+    assert results["test_bytes.py::test_zero_length_at_the_very_end"]["outcome"] == "crash"
+    assert report["runtimes"][0]["crashes"] >= 2
+
+
+def test_hanging_driver_is_a_timeout_and_the_run_goes_on(tmp_path: Path) -> None:
+    report = run_suite("hang", tmp_path, "--wasm-script-timeout=1", "-k",
+                       "test_zero_length_at_the_very_end or test_host_write_past_the_end_is_an_error")
+    results = outcomes(report)
+    assert results["test_bytes.py::test_zero_length_at_the_very_end"]["outcome"] == "timeout"
+    assert results["test_bytes.py::test_host_write_past_the_end_is_an_error"]["outcome"] == "pass"
+    assert report["runtimes"][0]["timeouts"] >= 1
