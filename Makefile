@@ -27,6 +27,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check conformance strategies guest-modules tests
 	$(PY) -m mypy
+	$(PY) -m mypy --strict strategies tests
 
 guests: setup
 	$(PY) guest-modules/build.py

@@ -119,7 +119,7 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
         raise ConformanceFailure(
             f"{runtime.id}: {result.status} in {test}: {result.detail}\n"
             f"script:\n{script.describe()}\n{_saved(path)}replay: {replay}",
-            kind=result.status, runtime=runtime.id, script=script, result=result,  # type: ignore[arg-type]
+            kind=result.status, runtime=runtime.id, script=script, result=result,
             counterexample=path, replay=replay, got=result.status,
         )
     runtime.record_choices(verdict)

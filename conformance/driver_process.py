@@ -16,9 +16,9 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
-from conformance.guests import guest
+from conformance.guests import Guest, guest
 from conformance.runtimes import RuntimeSpec
 from conformance.script import Outcome, Script, ScriptError, ScriptResult
 
@@ -101,7 +101,7 @@ class DriverProcess:
             self.proc = None
             self._give_up(f"cannot start driver {self.spec.command[0]!r}: {exc.strerror or exc}")
 
-    def _give_up(self, reason: str) -> Any:
+    def _give_up(self, reason: str) -> NoReturn:
         first = reason.strip().splitlines()[-1] if reason.strip() else "unknown reason"
         self.unavailable = f"{self.spec.id}: {first}"
         raise RuntimeUnavailable(self.unavailable)
@@ -141,15 +141,18 @@ class DriverProcess:
 
     # -- scripts ----------------------------------------------------------------
 
-    def run(self, script: Script) -> ScriptResult:
-        """Run one script; never raises for what the runtime does."""
+    def run(self, script: Script, module: Guest | None = None) -> ScriptResult:
+        """Run one script; never raises for what the runtime does.
+
+        ``module`` overrides the guest the script names (for a module of your own).
+        """
         try:
             self.start()
         except RuntimeUnavailable as exc:
             return ScriptResult("unavailable", detail=str(exc))
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
-        request = {"id": self._next_id, "module": guest(script.guest).to_wire(),
+        request = {"id": self._next_id, "module": (module or guest(script.guest)).to_wire(),
                    "ops": script.to_json()["ops"]}
         began = time.monotonic()
         try:

@@ -233,7 +233,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.reason = entry.reason
             result.outcome = "known-divergence"
             report.outcome = "skipped"
-            report.wasxfail = f"known divergence: {entry.reason}"  # type: ignore[attr-defined]
+            report.wasxfail = f"known divergence: {entry.reason}"
         state.report.add(result)
     _record_choices(state, runtime, prop)
     return report

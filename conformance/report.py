@@ -83,6 +83,7 @@ class Report:
             "profile": self.profile,
             "command": self.command,
             "host": {"python": sys.version.split()[0], "platform": platform.platform()},
+            "package": str(Path(__file__).resolve().parent),
             "runtimes": [_rounded(asdict(r)) for r in self.runtimes.values()],
             "guests": [{"name": g.name, "sha256": g.sha256, "bytes": g.path.stat().st_size}
                        for g in all_guests()],
@@ -124,10 +125,10 @@ class Report:
             "| runtime | version | status | time | scripts | driver restarts |",
             "|---|---|---|---:|---:|---:|",
         ]
-        for r in self.runtimes.values():
-            status = "ran" if r.available else f"skipped: {r.reason}"
-            lines.append(f"| {r.id} | {r.version} | {_cell(status)} | {r.seconds:.1f} s | {r.scripts} "
-                         f"| {r.restarts} |")
+        for rec in self.runtimes.values():
+            status = "ran" if rec.available else f"skipped: {rec.reason}"
+            lines.append(f"| {rec.id} | {rec.version} | {_cell(status)} | {rec.seconds:.1f} s "
+                         f"| {rec.scripts} | {rec.restarts} |")
         cells: dict[tuple[str, str], Result] = {(r.property, r.runtime): r for r in self.results}
         properties = list(dict.fromkeys(r.property for r in self.results))
         lines += ["", "## Properties", "",

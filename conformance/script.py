@@ -314,7 +314,7 @@ class Outcome:
             return cls.ok(_value_from_json(obj["ok"], op))
         for kind in ("trap", "error"):
             if kind in obj:
-                return cls(kind, None, str(obj[kind]), str(obj.get("message", "")))  # type: ignore[arg-type]
+                return cls(kind, None, str(obj[kind]), str(obj.get("message", "")))
         raise ScriptError(f"not an outcome: {obj!r}")
 
     def __str__(self) -> str:

@@ -5,8 +5,8 @@ Installed as ``conformance.strategies``::
     from conformance.strategies import byte_arrays, placements, utf8_texts
 """
 
-from conformance.strategies._bytes import byte_arrays, out_of_bounds_spans, placements
-from conformance.strategies._text import unencodable_texts, utf8_texts
+from ._bytes import byte_arrays, out_of_bounds_spans, placements
+from ._text import unencodable_texts, utf8_texts
 
 __all__ = [
     "byte_arrays",

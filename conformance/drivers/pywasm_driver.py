@@ -13,9 +13,9 @@ import os
 import struct
 import sys
 import traceback
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
-if __package__:
+if TYPE_CHECKING or __package__:
     from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
 else:  # run as a file, possibly by another interpreter
     from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed

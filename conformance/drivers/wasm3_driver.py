@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
-if __package__:
+if TYPE_CHECKING or __package__:
     from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
 else:  # run as a file, possibly by another interpreter
     from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
@@ -70,7 +70,7 @@ class Wasm3Driver(Driver):
         self.functions: Dict[str, Any] = {}
 
     def _mem(self) -> memoryview:
-        mem = self.runtime.get_memory(0)
+        mem: memoryview | None = self.runtime.get_memory(0)
         if mem is None:
             raise HostError("no-memory", "the module has no memory")
         return mem

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ctypes
 import struct
 import sys
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
-if __package__:
+if TYPE_CHECKING or __package__:
     from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
 else:  # run as a file, possibly by another interpreter
     from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
@@ -20,7 +20,7 @@ else:  # run as a file, possibly by another interpreter
 try:
     import wasmtime
 except ImportError as exc:  # pragma: no cover - depends on the machine
-    wasmtime = None
+    wasmtime = None  # type: ignore[assignment]
     _IMPORT_ERROR = f"cannot import wasmtime: {exc}"
 
 _TRAP_REASONS = {

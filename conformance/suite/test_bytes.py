@@ -32,9 +32,10 @@ def data_and_address(max_size: int = 1024) -> st.SearchStrategy[tuple[bytes, int
     test_zero_length_at_the_very_end, so that a runtime wrong there alone still
     has every other placement checked.
     """
-    return byte_arrays(max_size=max_size).flatmap(
+    placed: st.SearchStrategy[tuple[bytes, int]] = byte_arrays(max_size=max_size).flatmap(
         lambda data: st.tuples(st.just(data), placements(len(data), MEMORY))
-    ).filter(lambda placed: placed[0] or placed[1] < MEMORY)
+    )
+    return placed.filter(lambda p: bool(p[0]) or p[1] < MEMORY)
 
 
 def test_zero_length_at_the_very_end(wasm_runtime: WasmRuntime) -> None:

@@ -9,6 +9,7 @@ from conformance import (
     PAGE_SIZE,
     Call,
     Instantiate,
+    Op,
     Read,
     Script,
     Value,
@@ -63,7 +64,7 @@ def test_get_greeting_into_host_buffer(wasm_runtime: WasmRuntime, cap: int, out:
 def test_result_in_module_allocated_memory(wasm_runtime: WasmRuntime, texts: list[str],
                                            data: st.DataObject | None) -> None:
     """The guest allocates [len][bytes] blocks; the host reads each, then frees it through dealloc."""
-    ops: list[Call | Read | Write] = []
+    ops: list[Op] = []
     src = 0
     for text in texts:
         raw = encode_utf8(text)
@@ -78,12 +79,12 @@ def test_result_in_module_allocated_memory(wasm_runtime: WasmRuntime, texts: lis
     order = list(range(len(texts)))
     if data is not None:
         order = data.draw(st.permutations(order), label="free order")
-    reads: list[Call | Read | Write] = []
+    reads: list[Op] = []
     for block, text in zip(blocks, texts, strict=True):
         n = len(encode_utf8(text))
         reads += [Read(block, 4), Read(block + 4, n)]
-    frees = [Call("dealloc", (i32(blocks[k]), i32(len(encode_utf8(texts[k])) + 4))) for k in order]
-    again = [Call("alloc", (i32(16),))]
+    frees: list[Op] = [Call("dealloc", (i32(blocks[k]), i32(len(encode_utf8(texts[k])) + 4))) for k in order]
+    again: list[Op] = [Call("alloc", (i32(16),))]
     outcomes = check_script(wasm_runtime, Script.of("strings", ops + reads + frees + again))
     base = len(ops) + 1
     for k, text in enumerate(texts):

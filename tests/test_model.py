@@ -1,0 +1,79 @@
+"""The reference model: its guests match the real modules, and its checks bite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.driver_process import DriverProcess
+from conformance.model import check
+from conformance.model.guests import GUEST_MODELS
+from conformance.runtimes import BUILTIN
+from conformance.script import PAGE_SIZE, Call, Grow, Outcome, Read, Script, Size, Value, Write
+
+i32 = Value.i32
+
+
+@pytest.fixture(scope="module")
+def wasmtime_driver() -> Iterator[DriverProcess]:
+    process = DriverProcess(BUILTIN["wasmtime"])
+    yield process
+    process.close()
+
+
+@pytest.mark.parametrize("name", sorted(GUEST_MODELS))
+def test_model_instantiates_the_same_memory_image_as_the_module(
+        name: str, wasmtime_driver: DriverProcess) -> None:
+    """The model's declared pages and data segments are the module's, byte for byte."""
+    model = GUEST_MODELS[name].instantiate()
+    size = len(model.memory.data)
+    result = wasmtime_driver.run(Script.of(name, [Size(), Read(0, size)]))
+    assert result.status == "ok"
+    assert result.outcomes[1].value == size
+    assert result.outcomes[2].value == bytes(model.memory.data)
+
+
+def test_a_trap_half_way_keeps_the_bytes_written_before_it() -> None:
+    end = PAGE_SIZE
+    script = Script.of("bytes", [Call("fill", (i32(end - 2), i32(4), i32(9))), Read(end - 2, 2)])
+    good = [Outcome.ok(), Outcome.trap("out-of-bounds"), Outcome.ok(b"\x09\x09")]
+    assert check(script, good).ok
+    rolled_back = [Outcome.ok(), Outcome.trap("out-of-bounds"), Outcome.ok(b"\x00\x00")]
+    verdict = check(script, rolled_back)
+    assert verdict.mismatch is not None and verdict.mismatch.index == 2
+
+
+def test_allowed_alternatives_are_recorded_as_choices() -> None:
+    script = Script.of("bytes", [Grow(1), Size()])
+    refused = check(script, [Outcome.ok(), Outcome.error("grow-failed"), Outcome.ok(PAGE_SIZE)])
+    assert refused.ok and refused.choices == ["host grow refused within the limit"]
+    grown = check(script, [Outcome.ok(), Outcome.ok(1), Outcome.ok(2 * PAGE_SIZE)])
+    assert grown.ok and grown.choices == []
+    lying = check(script, [Outcome.ok(), Outcome.ok(1), Outcome.ok(PAGE_SIZE)])
+    assert not lying.ok
+
+
+def test_poisoned_after_a_trap_is_allowed_but_then_sticks() -> None:
+    trap = Call("load_u8", (i32(PAGE_SIZE),))
+    fine = Call("load_u8", (i32(0),))
+    script = Script.of("bytes", [trap, fine, fine])
+    poisoned = Outcome.error("poisoned")
+    assert check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), poisoned, poisoned]).ok
+    working = Outcome.ok((i32(0),))
+    assert check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), working, working]).ok
+    assert not check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), poisoned, working]).ok
+    assert not check(script, [Outcome.ok(), working, poisoned, poisoned]).ok
+
+
+def test_host_access_past_the_end_must_be_refused() -> None:
+    script = Script.of("bytes", [Write(PAGE_SIZE - 1, b"ab"), Read(PAGE_SIZE - 1, 2)])
+    refused = [Outcome.ok(), Outcome.error("out-of-range"), Outcome.error("out-of-range")]
+    assert check(script, refused).ok
+    clamped = [Outcome.ok(), Outcome.error("out-of-range"), Outcome.ok(b"\x00")]
+    assert not check(script, clamped).ok
+
+
+def test_a_short_answer_is_a_mismatch() -> None:
+    verdict = check(Script.of("bytes", [Size()]), [Outcome.ok()])
+    assert verdict.mismatch is not None and "answered 1 outcomes" in verdict.mismatch.describe()

@@ -1,0 +1,130 @@
+"""The pytest plugin from the outside: options, skips, known divergences, reports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.driver_process import DriverProcess
+from conformance.guests import Guest
+from conformance.runtimes import BUILTIN
+from conformance.script import Read, Script, Size
+
+
+def pytest_run(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+               ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    import os
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q",
+         "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}", *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+    path = tmp_path / "report" / "report.json"
+    return proc, json.loads(path.read_text()) if path.exists() else None
+
+
+def test_unknown_runtime_fails_at_start_up_naming_the_valid_ones(tmp_path: Path) -> None:
+    proc, report = pytest_run(tmp_path, "--wasm-runtime=nope")
+    assert proc.returncode == 4  # pytest's usage error
+    assert "unknown runtime 'nope'; valid runtimes: wasmtime, wasm3, pywasm" in proc.stderr
+    assert report is None
+
+
+def test_one_runtime_alone(tmp_path: Path) -> None:
+    proc, report = pytest_run(tmp_path, "--wasm-runtime=wasmtime", "-k", "very_end or greeting")
+    assert proc.returncode == 0, proc.stdout
+    assert report is not None
+    assert [r["id"] for r in report["runtimes"]] == ["wasmtime"]
+    assert {r["runtime"] for r in report["results"]} == {"wasmtime"}
+    by_prop = {r["property"]: r for r in report["results"]}
+    known = by_prop["test_bytes.py::test_zero_length_at_the_very_end"]
+    assert known["outcome"] == "known-divergence" and "IndexError" in known["reason"]
+    assert by_prop["test_results.py::test_get_greeting_into_host_buffer"]["outcome"] == "pass"
+    assert report["runtimes"][0]["version"][0].isdigit()
+    assert {g["name"] for g in report["guests"]} == {"bytes", "strings"}
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| `test_bytes.py::test_zero_length_at_the_very_end` | known divergence |" in md
+
+
+def test_runtimes_from_the_environment(tmp_path: Path) -> None:
+    proc, report = pytest_run(tmp_path, "-k", "greeting", env={"WASM_CONFORMANCE_RUNTIMES": "wasm3"})
+    assert proc.returncode == 0, proc.stdout
+    assert report is not None and [r["id"] for r in report["runtimes"]] == ["wasm3"]
+
+
+def test_a_runtime_that_cannot_load_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    proc, report = pytest_run(
+        tmp_path, "-k", "greeting",
+        "--wasm-driver", "ghost=/nonexistent/python3.10 driver.py",
+        "--wasm-driver", f"mute={sys.executable} -c 'print(42)'",
+        "--wasm-runtime=ghost,mute,wasmtime",
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert report is not None
+    runtimes = {r["id"]: r for r in report["runtimes"]}
+    assert not runtimes["ghost"]["available"]
+    assert "cannot start driver '/nonexistent/python3.10'" in runtimes["ghost"]["reason"]
+    assert "does not speak the protocol" in runtimes["mute"]["reason"]
+    assert runtimes["wasmtime"]["available"]
+    skips = [r for r in report["results"] if r["runtime"] == "ghost"]
+    assert skips and all(r["outcome"] == "skip" for r in skips)
+    assert "SKIPPED" in proc.stdout or "skipped" in proc.stdout
+
+
+def test_known_divergences_expect_listed_failures_and_warn_on_stale_entries(tmp_path: Path) -> None:
+    known = tmp_path / "known"
+    known.mkdir()
+    (known / "wasmtime.toml").write_text(
+        '[[divergence]]\ntest = "test_bytes.py::test_zero_length_at_the_very_end"\nreason = "listed"\n'
+        '[[divergence]]\ntest = "test_results.py::test_get_greeting"\nreason = "passes really"\n'
+        '[[divergence]]\ntest = "test_bytes.py::test_no_such_property"\nreason = "matches nothing"\n'
+    )
+    proc, report = pytest_run(tmp_path, "--wasm-runtime=wasmtime", f"--wasm-known-divergences={known}",
+                              "-k", "very_end or greeting or host_read_past")
+    assert report is not None
+    by_prop = {r["property"]: r for r in report["results"]}
+    assert by_prop["test_bytes.py::test_zero_length_at_the_very_end"]["outcome"] == "known-divergence"
+    # not listed in this file, so the real wasmtime divergence fails the run
+    assert by_prop["test_bytes.py::test_host_read_past_the_end_is_an_error"]["outcome"] == "fail"
+    assert proc.returncode == 1
+    warnings = "\n".join(report["warnings"])
+    assert "matches no collected test: 'test_bytes.py::test_no_such_property'" in warnings
+    assert "passes test_results.py::test_get_greeting_into_host_buffer" in warnings
+    assert "test_no_such_property" in proc.stdout
+
+
+def test_a_broken_divergence_file_is_a_usage_error(tmp_path: Path) -> None:
+    known = tmp_path / "known"
+    known.mkdir()
+    (known / "wasm3.toml").write_text('[[divergence]]\ntest = "x"\n')
+    proc, _ = pytest_run(tmp_path, f"--wasm-known-divergences={known}")
+    assert proc.returncode == 4
+    assert "wasm3.toml: entry 1 needs a test and a reason" in proc.stderr
+
+
+@pytest.mark.parametrize("runtime", sorted(BUILTIN))
+def test_a_malformed_module_gives_a_one_line_reason(runtime: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\x00asm\x01\x00\x00\x00\x05\xff\xff")
+    module = Guest("bad", bad, hashlib.sha256(bad.read_bytes()).hexdigest())
+    process = DriverProcess(BUILTIN[runtime])
+    try:
+        result = process.run(Script.of("bytes", [Size(), Read(0, 1)]), module=module)
+        assert result.status == "ok"
+        instantiate, size, _ = result.outcomes
+        assert (instantiate.kind, instantiate.reason) == ("error", "invalid-module")
+        assert instantiate.message and "\n" not in instantiate.message
+        assert (size.kind, size.reason) == ("error", "no-instance")
+        # and the driver goes on with the next script
+        again = process.run(Script.of("bytes", [Size()]))
+        assert again.outcomes[1].value == 65536
+    finally:
+        process.close()
