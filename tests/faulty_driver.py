@@ -23,6 +23,8 @@ import sys
 import time
 from typing import Any
 
+import wasmtime
+
 from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
@@ -84,8 +86,9 @@ class FaultyDriver(WasmtimeDriver):
             return super().call(func, args)
         except Exception as exc:
             if self.fault == "swallow-trap" and type(exc).__name__ == "Trap":
-                func_type = self.exports[func].type(self.store)
-                return [(str(t), 0) for t in getattr(func_type, "results", [])]
+                f = self.exports[func]
+                assert isinstance(f, wasmtime.Func)
+                return [(str(t), 0) for t in f.type(self.store).results]
             raise
 
 
