@@ -178,7 +178,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # matches nothing from one whose tests were deselected.
         if runtime not in selected or not any(rt == runtime for rt, _ in seen):
             continue
+        modules = {pid.split("::")[0] for rt, pid in seen if rt == runtime}
         for entry in entries:
+            if entry.test.split("::")[0] not in modules:
+                continue  # its module was not collected: deselected, not stale
             if not any(rt == runtime and entry.matches(pid) for rt, pid in seen):
                 text = (f"known divergence for {runtime} matches no collected test: {entry.test!r} "
                         f"({entry.source})")

@@ -12,6 +12,7 @@ fault is right. FAULT is one of:
 - lenient-end:    host writes past the end are cut short silently instead of refused
 - swallow-trap:   a trapping call is reported as returning zeros
 - sticky-instance: a second (instantiate) in a script keeps the old instance
+- dirty-grow:     a host grow leaves a non-zero byte in the first new page
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -29,7 +30,7 @@ from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
-          "sticky-instance", "segfault", "hang")
+          "sticky-instance", "dirty-grow", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -76,6 +77,12 @@ class FaultyDriver(WasmtimeDriver):
         if self.fault == "stale":
             return bytes(self.shadow[addr:addr + length])
         return data
+
+    def grow(self, delta: int) -> int:
+        old = super().grow(delta)
+        if self.fault == "dirty-grow" and delta:
+            super().write(old * 65536, b"\xff")
+        return old
 
     def call(self, func: str, args: Any) -> Any:
         if self.fault == "segfault":

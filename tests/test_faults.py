@@ -48,6 +48,9 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "sticky-instance": {
         "test_results.py::test_reinstantiation_starts_afresh",
     },
+    "dirty-grow": {
+        "test_grow.py::test_grown_memory_keeps_old_bytes_and_new_pages_are_zero",
+    },
 }
 
 
