@@ -292,6 +292,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for runtime in state.runtimes.values():
         record = state.report.runtimes[runtime.id]
         record.scripts = runtime.scripts_run
+        record.driver_seconds = runtime.process.busy_seconds
         record.restarts = runtime.process.restarts
         record.crashes = runtime.process.crashes
         record.timeouts = runtime.process.timeouts

@@ -13,6 +13,8 @@ fault is right. FAULT is one of:
 - swallow-trap:   a trapping call is reported as returning zeros
 - sticky-instance: a second (instantiate) in a script keeps the old instance
 - dirty-grow:     a host grow leaves a non-zero byte in the first new page
+- signed-grow:    the guest's memory.grow result is reported as the old size for a delta
+                  past the limit (as a runtime that read the delta as signed would)
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -30,7 +32,7 @@ from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
-          "sticky-instance", "dirty-grow", "segfault", "hang")
+          "sticky-instance", "dirty-grow", "signed-grow", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -89,6 +91,8 @@ class FaultyDriver(WasmtimeDriver):
             ctypes.string_at(0)  # a real segfault, as a buggy runtime would give
         if self.fault == "hang":
             time.sleep(3600)
+        if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
+            return [("i32", self.size() // 65536)]
         try:
             return super().call(func, args)
         except Exception as exc:

@@ -72,7 +72,9 @@ class Wasm3Driver(Driver):
     def _mem(self) -> memoryview:
         mem: memoryview | None = self.runtime.get_memory(0)
         if mem is None:
-            raise HostError("no-memory", "the module has no memory")
+            # get_memory gives None for a memory of 0 bytes (and for none at
+            # all; every guest here declares one): an empty memory.
+            return memoryview(bytearray())
         return mem
 
     def write(self, addr: int, data: bytes) -> None:
@@ -81,7 +83,7 @@ class Wasm3Driver(Driver):
             # memoryview slice assignment: a slice cut short by the end of
             # memory has another length than data, and is refused.
             mem[addr:addr + len(data)] = data
-        except (ValueError, IndexError) as exc:
+        except (ValueError, IndexError, TypeError) as exc:
             raise HostError("out-of-range", f"memoryview assignment: {exc}") from None
 
     def read(self, addr: int, length: int) -> bytes:

@@ -84,8 +84,13 @@ def _copy(inst: Instance, src: int, length: int, dst: int) -> tuple[int, ...]:
 
 
 def _fill(inst: Instance, ptr: int, length: int, value: int) -> tuple[int, ...]:
-    for i in range(length):
-        inst.memory.store8((ptr + i) & U32, value)
+    # The loop stores at ptr, ptr+1, ...: with ptr in bounds, the first address
+    # out of bounds is the memory size (reached before any wrap at 2**32).
+    data = inst.memory.data
+    fits = max(0, min(length, len(data) - ptr))
+    data[ptr:ptr + fits] = bytes([value & 0xFF]) * fits
+    if fits < length:
+        inst.memory.store8((ptr + fits) & U32, value)  # traps
     return ()
 
 

@@ -42,3 +42,22 @@ def test_grown_memory_keeps_old_bytes_and_new_pages_are_zero(
             Call("checksum", (i32(PAGE_SIZE), i32(64))),
             Call("load_u8", (i32(PAGE_SIZE),))]
     check_script(wasm_runtime, Script.of("bytes", ops))
+
+
+@given(delta=st.one_of(
+    st.sampled_from([65536, 2**31 - 1, 2**31, 2**32 - 1]),
+    st.integers(65536, 2**32 - 1),
+    st.integers(2**31, 2**32 - 1),
+))
+def test_guest_grow_past_the_limit_fails(wasm_runtime: WasmRuntime, delta: int) -> None:
+    """memory.grow past 65536 pages returns -1 and leaves memory as it was.
+
+    The delta is unsigned: 0xFFFFFFFF is four billion pages, not -1 (not a shrink).
+    """
+    check_script(wasm_runtime, Script.of("bytes", [
+        Write(0, b"kept"),
+        Call("grow", (i32(delta),)),
+        Call("size"),
+        Size(),
+        Read(0, 4),
+    ]))
