@@ -55,8 +55,11 @@ def load(directory: Path) -> dict[str, list[Divergence]]:
     return out
 
 
-def find(table: dict[str, list[Divergence]], runtime: str, property_id: str) -> Divergence | None:
-    for entry in table.get(runtime, []):
-        if entry.matches(property_id):
-            return entry
+def find(table: dict[str, list[Divergence]], runtime: str, property_id: str,
+         family: str = "") -> Divergence | None:
+    """The entry for ``runtime`` that matches, else one of its ``family`` (see RuntimeSpec.base)."""
+    for name in dict.fromkeys((runtime, family or runtime)):
+        for entry in table.get(name, []):
+            if entry.matches(property_id):
+                return entry
     return None

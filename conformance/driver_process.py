@@ -58,6 +58,8 @@ class DriverProcess:
 
     def start(self) -> Hello:
         """Start the driver and read its hello; raise RuntimeUnavailable with the reason."""
+        if self.unavailable is None and self.spec.missing:
+            self.unavailable = f"{self.spec.id}: {self.spec.missing}"
         if self.unavailable is not None:
             raise RuntimeUnavailable(self.unavailable)
         if self.proc is not None and self.proc.poll() is None and self.hello is not None:

@@ -20,6 +20,7 @@ import pytest
 from conformance import divergences
 from conformance.checks import ConformanceFailure, WasmRuntime
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
+from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
 
@@ -28,6 +29,13 @@ PROFILES = {
     "quick": 20,
     "default": 100,
     "thorough": 1000,
+}
+CAPACITY_CAP = {
+    # the largest memory, in pages, the capacity probe tries to grow to (a grow may
+    # really allocate: 4 GiB only in the thorough profile)
+    "quick": 4096,
+    "default": 16384,
+    "thorough": 65536,
 }
 
 
@@ -40,7 +48,8 @@ class _State:
     report: Report
     runtimes: dict[str, WasmRuntime] = field(default_factory=dict)
     current: str = ""
-    matched: set[tuple[str, str]] = field(default_factory=set)
+    profile: str = "default"
+    features: dict[str, Features] = field(default_factory=dict)
     used_runtime: bool = False
 
 
@@ -51,7 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wasm-conformance", "WebAssembly memory conformance")
     group.addoption(
         "--wasm-runtime", metavar="NAME[,NAME...]", default=None,
-        help="runtimes to test: comma-separated ids, or 'all' (default: $WASM_CONFORMANCE_RUNTIMES, "
+        help="runtimes to test: comma-separated ids, or 'all'; ID=PATH runs ID with that interpreter "
+             "or engine, ID@LABEL=PATH adds it beside ID (default: $WASM_CONFORMANCE_RUNTIMES, "
              f"else all: {', '.join(BUILTIN)}; one that cannot load here is skipped)",
     )
     group.addoption(
@@ -103,7 +113,9 @@ def pytest_configure(config: pytest.Config) -> None:
         report.runtimes[spec.id] = RuntimeRecord(spec.id, description=spec.description,
                                                  needs=spec.needs, command=spec.describe_command())
     config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
-                                 known, report)
+                                 known, report, profile=profile)
+    config.addinivalue_line(
+        "markers", f"wasm_feature(name): skip on a runtime whose probe lacks it ({', '.join(FEATURES)})")
 
 
 def _load_hypothesis_profile(profile: str) -> None:
@@ -149,7 +161,26 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
         record.available, record.reason = False, str(exc).split(": ", 1)[-1]
         pytest.skip(str(exc))
     record.version, record.info = hello.version, hello.info
+    if runtime_id not in state.features:
+        state.features[runtime_id] = probe(runtime.process, CAPACITY_CAP[state.profile])
+        record.probes = state.features[runtime_id].to_json()
     return runtime
+
+
+@pytest.fixture(autouse=True)
+def _wasm_feature_gate(request: pytest.FixtureRequest) -> None:
+    """Skip a test marked ``wasm_feature(name)`` on a runtime whose probe found no such feature."""
+    marks = list(request.node.iter_markers("wasm_feature"))
+    if not marks or "wasm_runtime" not in request.fixturenames:
+        return
+    runtime: WasmRuntime = request.getfixturevalue("wasm_runtime")
+    features = request.config.stash[STATE].features.get(runtime.id)
+    for mark in marks:
+        for feature in mark.args:
+            if feature not in FEATURES:
+                raise pytest.UsageError(f"wasm_feature({feature!r}): known features are {FEATURES}")
+            if features is not None and not features.has(feature):
+                pytest.skip(f"{runtime.id} lacks {feature}: {features.why_not(feature)}")
 
 
 def property_id(item: pytest.Item) -> str:
@@ -171,8 +202,13 @@ def _is_suite(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE]
-    seen = {(_runtime_of(i), property_id(i)) for i in items if _runtime_of(i)}
-    selected = {s.id for s in state.specs}
+    family = {s.id: s.family for s in state.specs}
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        runtime = _runtime_of(item)
+        if runtime is not None:
+            seen |= {(runtime, property_id(item)), (family.get(runtime, runtime), property_id(item))}
+    selected = set(family) | set(family.values())
     for runtime, entries in state.known.items():
         # Only a runtime whose properties were collected can tell an entry that
         # matches nothing from one whose tests were deselected.
@@ -220,7 +256,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state.used_runtime = True
     seconds = report.duration
     if report.passed:
-        entry = divergences.find(state.known, runtime, prop)
+        entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
         if entry is not None:
             state.report.warnings.append(
                 f"{runtime} passes {prop}, listed as a known divergence ({entry.source}): "
@@ -231,7 +267,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     else:
         exc = call.excinfo.value if call.excinfo else None
         result = _failure_result(prop, runtime, seconds, exc, report)
-        entry = divergences.find(state.known, runtime, prop)
+        entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
         if entry is not None:
             result.reason = entry.reason
             result.outcome = "known-divergence"
@@ -240,6 +276,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         state.report.add(result)
     _record_choices(state, runtime, prop)
     return report
+
+
+def _family(state: _State, runtime_id: str) -> str:
+    """Known divergences of ``wasmtime`` apply to a pinned ``wasmtime@5`` too."""
+    for spec in state.specs:
+        if spec.id == runtime_id:
+            return spec.family
+    return runtime_id
 
 
 def _record_choices(state: _State, runtime_id: str, prop: str) -> None:

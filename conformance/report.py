@@ -58,6 +58,7 @@ class RuntimeRecord:
     crashes: int = 0
     timeouts: int = 0
     info: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,6 +132,22 @@ class Report:
             status = "ran" if rec.available else f"skipped: {rec.reason}"
             lines.append(f"| {rec.id} | {rec.version} | {_cell(status)} | {rec.seconds:.1f} s "
                          f"| {rec.driver_seconds:.1f} s | {rec.scripts} | {rec.restarts} |")
+        probed = [rec for rec in self.runtimes.values() if rec.probes]
+        if probed:
+            names = list(probed[0].probes["features"])
+            lines += ["", "## Features (probed)", "",
+                      "| runtime | " + " | ".join(n.replace("_", " ") for n in names)
+                      + " | largest memory reached |",
+                      "|---|" + "---|" * len(names) + "---:|"]
+            for rec in probed:
+                feats = rec.probes["features"]
+                row = ["yes" if feats.get(n) else "no" for n in names]
+                pages = rec.probes.get("max_pages")
+                cap = rec.probes.get("max_pages_probed_up_to")
+                reached = "?" if pages is None else f"{pages} pages ({pages * 64 // 1024} MiB)"
+                if pages is not None and pages >= cap:
+                    reached += f", the probe's cap ({cap} pages)"
+                lines.append(f"| {rec.id} | " + " | ".join(row) + f" | {reached} |")
         cells: dict[tuple[str, str], Result] = {(r.property, r.runtime): r for r in self.results}
         properties = list(dict.fromkeys(r.property for r in self.results))
         lines += ["", "## Properties", "",

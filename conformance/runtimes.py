@@ -1,16 +1,28 @@
-"""Which runtimes exist, and how to start each one's driver."""
+"""Which runtimes exist, and how to start each one's driver.
+
+A runtime is an id and a driver command. Built-in runtimes are Python drivers
+(run by an interpreter that has the runtime's library) or the JavaScript driver
+(run by an engine). Either can be pinned to another executable for a vendor
+check, this release against the last::
+
+    --wasm-runtime node=/opt/node12/bin/node              # replace node's executable
+    --wasm-runtime wasmtime,wasmtime@5=/venvs/wt5/bin/python   # both, side by side
+"""
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from conformance.drivers import DRIVER_DIR
 
 ENV_RUNTIMES = "WASM_CONFORMANCE_RUNTIMES"
+JS_DIR = DRIVER_DIR / "js"
 
 
 class UnknownRuntime(ValueError):
@@ -19,41 +31,107 @@ class UnknownRuntime(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RuntimeSpec:
-    """A runtime id and the command that starts its driver (see docs/protocol.md)."""
+    """A runtime id and the command that starts its driver (see docs/protocol.md).
+
+    ``command[0]`` is the executable (an interpreter or an engine); a pin
+    replaces it. ``missing`` says why the executable cannot be found here, for
+    a runtime that is then skipped with that reason.
+    """
 
     id: str
     command: tuple[str, ...]
     description: str = ""
     needs: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    missing: str = ""
+    base: str = ""
+    """the runtime whose known divergences also apply to this one: wasmtime for wasmtime@5 (a
+    pinned copy) and for wasmtime-winch (another engine behind the same host API)"""
+
+    @property
+    def family(self) -> str:
+        """The id whose known divergences apply: ``wasmtime`` for ``wasmtime@5``."""
+        return self.base or self.id
 
     def describe_command(self) -> str:
         return shlex.join(self.command)
 
-
-def _python_driver(runtime: str, script: str, description: str, needs: str) -> RuntimeSpec:
-    return RuntimeSpec(
-        id=runtime,
-        command=(sys.executable, str(DRIVER_DIR / script)),
-        description=description,
-        needs=needs,
-    )
+    def pinned(self, runtime_id: str, executable: str) -> RuntimeSpec:
+        return replace(self, id=runtime_id, command=(executable, *self.command[1:]), missing="",
+                       base=self.family)
 
 
-BUILTIN: dict[str, RuntimeSpec] = {
-    spec.id: spec
-    for spec in (
-        _python_driver("wasmtime", "wasmtime_driver.py",
-                       "wasmtime (Cranelift) through its Python binding",
-                       "PyPI wasmtime"),
-        _python_driver("wasm3", "wasm3_driver.py",
-                       "wasm3 interpreter through pywasm3",
-                       "PyPI pywasm3 0.5.0 (builds from source with a C compiler)"),
-        _python_driver("pywasm", "pywasm_driver.py",
-                       "pywasm, an interpreter in pure Python",
-                       "PyPI pywasm 2.x"),
-    )
-}
+def _python(runtime: str, script: str, *args: str, description: str, needs: str,
+            interpreter: str | None = None, missing: str = "", base: str = "") -> RuntimeSpec:
+    return RuntimeSpec(runtime, (interpreter or sys.executable, str(DRIVER_DIR / script), *args),
+                       description, needs, missing=missing, base=base)
+
+
+def _wasmer_python() -> tuple[str, str]:
+    """The CPython 3.10 that has wasmer: $WASM_CONFORMANCE_WASMER_PYTHON, ./.venv-wasmer, python3.10."""
+    given = os.environ.get("WASM_CONFORMANCE_WASMER_PYTHON")
+    if given:
+        return given, ""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        venv = root / ".venv-wasmer" / "bin" / "python"
+        if venv.exists():
+            return str(venv), ""
+    found = shutil.which("python3.10")
+    if found:
+        return found, ""
+    return "python3.10", ("no CPython 3.10 for wasmer (its wheels stop at 3.10): none on PATH, no "
+                          ".venv-wasmer, no $WASM_CONFORMANCE_WASMER_PYTHON")
+
+
+def _js_engine(name: str) -> tuple[str, str]:
+    """An engine from the project's npm install, else from PATH."""
+    local = JS_DIR / "node_modules" / ".bin" / name
+    if local.exists():
+        return str(local), ""
+    found = shutil.which(name)
+    if found:
+        return found, ""
+    return name, f"no {name} executable: not on PATH and not installed by setup (npm ci --prefix {JS_DIR})"
+
+
+def _js(runtime: str, engine: str, engine_args: tuple[str, ...], description: str,
+        needs: str) -> RuntimeSpec:
+    executable, missing = _js_engine(engine)
+    return RuntimeSpec(runtime, (executable, *engine_args, str(JS_DIR / "driver.js"), runtime),
+                       description, needs, missing=missing)
+
+
+def builtin_runtimes() -> dict[str, RuntimeSpec]:
+    wasmer_python, wasmer_missing = _wasmer_python()
+    specs = [
+        _python("wasmtime", "wasmtime_driver.py", "cranelift",
+                description="wasmtime, Cranelift compiler, through its Python binding",
+                needs="PyPI wasmtime"),
+        _python("wasmtime-winch", "wasmtime_driver.py", "winch", base="wasmtime",
+                description="wasmtime, Winch baseline compiler", needs="PyPI wasmtime"),
+        _python("wasmtime-pulley", "wasmtime_driver.py", "pulley", base="wasmtime",
+                description="wasmtime, Pulley interpreter", needs="PyPI wasmtime"),
+        _python("wasmtime-moving-memory", "wasmtime_driver.py", "moving-memory", base="wasmtime",
+                description="wasmtime with no virtual reservation: memory may move on grow",
+                needs="PyPI wasmtime"),
+        _python("wasm3", "wasm3_driver.py", description="wasm3 interpreter through pywasm3",
+                needs="PyPI pywasm3 0.5.0 (builds from source with a C compiler)"),
+        _python("pywasm", "pywasm_driver.py", description="pywasm, an interpreter in pure Python",
+                needs="PyPI pywasm 2.x"),
+        _python("wasmer-cranelift", "wasmer_driver.py", "cranelift", interpreter=wasmer_python,
+                missing=wasmer_missing, description="wasmer 1.1, Cranelift compiler, on CPython 3.10",
+                needs="CPython 3.10 with PyPI wasmer and wasmer_compiler_cranelift 1.1.0"),
+        _python("wasmer-singlepass", "wasmer_driver.py", "singlepass", interpreter=wasmer_python,
+                missing=wasmer_missing, description="wasmer 1.1, Singlepass compiler, on CPython 3.10",
+                needs="CPython 3.10 with PyPI wasmer and wasmer_compiler_singlepass 1.1.0"),
+        _js("node", "node", (), "Node.js (V8)", "node on PATH"),
+        _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun"),
+        _js("deno", "deno", ("run", "--allow-read", "--quiet"), "Deno (V8)", "npm package deno"),
+    ]
+    return {s.id: s for s in specs}
+
+
+BUILTIN: dict[str, RuntimeSpec] = builtin_runtimes()
 
 
 def parse_custom(text: str) -> RuntimeSpec:
@@ -68,26 +146,43 @@ def parse_custom(text: str) -> RuntimeSpec:
 
 
 def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec]:
-    """The runtimes named by ``--wasm-runtime`` (comma-separated, or ``all``).
+    """The runtimes named by ``--wasm-runtime``: comma-separated ids, ``all``, ``ID=PATH`` pins.
 
     With no names, the environment variable ``WASM_CONFORMANCE_RUNTIMES``; with
     neither, every known runtime (those that cannot load are skipped later).
+    ``ID=PATH`` runs runtime ID with the executable PATH (an interpreter for a
+    Python driver, an engine for the JavaScript one); ``ID@LABEL=PATH`` adds it
+    as a runtime of its own beside ID.
     """
     if not names:
         names = os.environ.get(ENV_RUNTIMES, "") or "all"
     wanted = [n.strip() for n in names.split(",") if n.strip()]
-    if not wanted or wanted == ["all"]:
-        return list(known.values())
-    unknown = [n for n in wanted if n not in known and n != "all"]
+    chosen: list[RuntimeSpec] = []
+    unknown: list[str] = []
+    for item in wanted:
+        name, _, path = item.partition("=")
+        base = name.split("@", 1)[0]
+        if name == "all":
+            chosen += known.values()
+        elif base not in known:
+            unknown.append(name)
+        elif path:
+            chosen.append(known[base].pinned(name, path))
+        elif name != base:
+            raise UnknownRuntime(f"{name!r}: a labelled runtime needs an executable, {name}=PATH")
+        else:
+            chosen.append(known[name])
     if unknown:
         raise UnknownRuntime(
             f"unknown runtime {', '.join(map(repr, unknown))}; valid runtimes: "
-            f"{', '.join(known)} (or all)"
+            f"{', '.join(known)} (or all; ID=PATH pins an executable)"
         )
-    if "all" in wanted:
-        return list(known.values())
-    return [known[n] for n in _unique(wanted)]
+    return _last_wins(chosen)
 
 
-def _unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
+def _last_wins(specs: Iterable[RuntimeSpec]) -> list[RuntimeSpec]:
+    """One spec per id, in first-named order; a later pin of an id replaces it (all,node=PATH)."""
+    by_id: dict[str, RuntimeSpec] = {}
+    for s in specs:
+        by_id[s.id] = s
+    return list(by_id.values())

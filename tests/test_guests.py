@@ -19,7 +19,7 @@ def test_rebuilding_the_guests_gives_identical_bytes() -> None:
 def test_every_guest_has_its_source_and_a_model() -> None:
     from conformance.model.guests import GUEST_MODELS
 
-    names = {g.name for g in all_guests()}
+    names = {g.name for g in all_guests() if not g.name.startswith("probe_")}
     assert names == set(GUEST_MODELS)
     for name in names:
         g = guest(name)

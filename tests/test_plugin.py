@@ -34,7 +34,8 @@ def pytest_run(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
 def test_unknown_runtime_fails_at_start_up_naming_the_valid_ones(tmp_path: Path) -> None:
     proc, report = pytest_run(tmp_path, "--wasm-runtime=nope")
     assert proc.returncode == 4  # pytest's usage error
-    assert "unknown runtime 'nope'; valid runtimes: wasmtime, wasm3, pywasm" in proc.stderr
+    assert "unknown runtime 'nope'; valid runtimes: wasmtime, wasmtime-winch" in proc.stderr
+    assert "node, bun, deno (or all" in proc.stderr
     assert report is None
 
 
@@ -118,6 +119,8 @@ def test_a_malformed_module_gives_a_one_line_reason(runtime: str, tmp_path: Path
     process = DriverProcess(BUILTIN[runtime])
     try:
         result = process.run(Script.of("bytes", [Size(), Read(0, 1)]), module=module)
+        if result.status == "unavailable":
+            pytest.skip(result.detail)
         assert result.status == "ok"
         instantiate, size, _ = result.outcomes
         assert (instantiate.kind, instantiate.reason) == ("error", "invalid-module")

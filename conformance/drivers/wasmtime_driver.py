@@ -1,8 +1,18 @@
 """Driver for wasmtime through its Python binding (PyPI ``wasmtime``).
 
+    python wasmtime_driver.py [cranelift|winch|pulley|moving-memory]
+
 Host API used: ``Memory.read``/``write`` (copying), ``Memory.grow``,
 ``Memory.data_len``; views are raw ``data_ptr`` pointers with the length seen
-when the view was taken, as a zero-copy host would hold them.
+when the view was taken, as a zero-copy host would hold them. Releases before
+``Memory.read``/``write`` existed (5.x-8.x) are driven through ``data_ptr``,
+the only host access they had, with the bounds check a careful host makes.
+
+Configurations: ``cranelift`` (the default optimising compiler), ``winch``
+(the baseline compiler, reachable only through the C API's strategy setter),
+``pulley`` (the portable interpreter, selected as a target), and
+``moving-memory`` (no virtual reservation and no guard pages, so memory may
+move when it grows).
 """
 
 from __future__ import annotations
@@ -42,23 +52,63 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+CONFIGS = ("cranelift", "winch", "pulley", "moving-memory")
+_WINCH = 2  # wasmtime_strategy_t: 0 auto, 1 cranelift, 2 winch
+
+
+def make_config(name: str) -> Any:
+    """A ``wasmtime.Config`` for one of CONFIGS; Unavailable if this release cannot."""
+    config = wasmtime.Config()
+    try:
+        if name == "winch":
+            # The Python binding's Config.strategy knows only "auto" and
+            # "cranelift"; Winch is reachable through the C setter alone.
+            from wasmtime import _ffi as ffi
+
+            ffi.wasmtime_config_strategy_set(config.ptr(), _WINCH)
+        elif name == "pulley":
+            config.target = "pulley64"
+        elif name == "moving-memory":
+            config.memory_reservation = 0
+            config.memory_guard_size = 0
+            config.memory_reservation_for_growth = 0
+            config.memory_may_move = True
+    except (AttributeError, ImportError, TypeError, wasmtime.WasmtimeError) as exc:
+        raise Unavailable(f"wasmtime {_version()} cannot be configured for {name}: {exc}") from None
+    return config
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("wasmtime")
+
+
 class WasmtimeDriver(Driver):
     runtime_id = "wasmtime"
 
-    def __init__(self) -> None:
+    def __init__(self, config: str = "cranelift") -> None:
         if wasmtime is None:
             raise Unavailable(_IMPORT_ERROR)
-        self.engine = wasmtime.Engine(wasmtime.Config())
+        if config not in CONFIGS:
+            raise Unavailable(f"unknown wasmtime configuration {config!r}; one of {', '.join(CONFIGS)}")
+        self.config = config
+        try:
+            self.engine = wasmtime.Engine(make_config(config))
+        except wasmtime.WasmtimeError as exc:
+            raise Unavailable(f"wasmtime {_version()} has no {config} engine here: "
+                              f"{_first_line(exc)}") from None
+        # Memory.read/write arrived after 8.0; before, data_ptr was the host API.
+        self.copying_api = hasattr(wasmtime.Memory, "read")
         self.compiled: Dict[str, Any] = {}  # one entry: the current script's module
         self.views: Dict[str, Any] = {}
 
     def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("wasmtime")
+        return _version() if self.config == "cranelift" else f"{_version()} ({self.config})"
 
     def info(self) -> Dict[str, Any]:
-        return {"python": sys.version.split()[0], "library": wasmtime.__file__}
+        return {"python": sys.version.split()[0], "config": self.config,
+                "host_api": "Memory.read/write" if self.copying_api else "data_ptr"}
 
     def instantiate(self, wasm: bytes, key: str) -> None:
         module = self.compiled.get(key)
@@ -89,19 +139,33 @@ class WasmtimeDriver(Driver):
         code = getattr(exc, "trap_code", None)
         reason = _TRAP_REASONS.get(code.name, "other") if code is not None else "other"
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-        said = [ln for ln in lines if ln.startswith("wasm trap:")]
+        said = [ln[ln.index("wasm trap:"):] for ln in lines if "wasm trap:" in ln]
         return Trap(reason, said[0] if said else (lines[-1] if lines else str(code)))
 
     def write(self, addr: int, data: bytes) -> None:
+        if not self.copying_api:
+            ctypes.memmove(self._raw(addr, len(data)), data, len(data))
+            return
         try:
             self._mem().write(self.store, data, addr)
         except (IndexError, ValueError) as exc:
             raise HostError("out-of-range", f"Memory.write: {exc}") from None
 
     def read(self, addr: int, length: int) -> bytes:
+        if not self.copying_api:
+            return ctypes.string_at(self._raw(addr, length), length)
         # Memory.read slices like Python: past the end it returns fewer bytes.
         # That is reported as it is.
         return bytes(self._mem().read(self.store, addr, addr + length))
+
+    def _raw(self, addr: int, length: int) -> int:
+        """The address of [addr, addr+length) through data_ptr, bounds-checked by data_len."""
+        mem = self._mem()
+        size = int(mem.data_len(self.store))
+        if addr + length > size:
+            raise HostError("out-of-range", f"[{addr}, {addr + length}) is past data_len {size}")
+        base = ctypes.cast(mem.data_ptr(self.store), ctypes.c_void_p).value or 0
+        return int(base + addr)
 
     def call(self, func: str, args: List[TypedValue]) -> List[TypedValue]:
         f = self.exports.get(func)
@@ -179,4 +243,6 @@ def _from_val(type_: str, value: Any) -> TypedValue:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(WasmtimeDriver, WasmtimeDriver.runtime_id))
+    _config = sys.argv[1] if len(sys.argv) > 1 else "cranelift"
+    _id = "wasmtime" if _config == "cranelift" else f"wasmtime-{_config}"
+    sys.exit(serve(lambda: WasmtimeDriver(_config), _id))
