@@ -50,7 +50,8 @@ def test_one_runtime_alone(tmp_path: Path) -> None:
     assert known["outcome"] == "known-divergence" and "IndexError" in known["reason"]
     assert by_prop["test_results.py::test_get_greeting_into_host_buffer"]["outcome"] == "pass"
     assert report["runtimes"][0]["version"][0].isdigit()
-    assert {g["name"] for g in report["guests"]} == {"bytes", "strings"}
+    assert {"bytes", "strings", "probe_memory64"} <= {g["name"] for g in report["guests"]}
+    assert set(report["runtimes"][0]["probes"]["features"]) == {"bulk_memory", "multi_memory", "memory64"}
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| `test_bytes.py::test_zero_length_at_the_very_end` | known divergence |" in md
 
