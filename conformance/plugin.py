@@ -50,7 +50,6 @@ class _State:
     current: str = ""
     profile: str = "default"
     features: dict[str, Features] = field(default_factory=dict)
-    used_runtime: bool = False
 
 
 STATE = pytest.StashKey[_State]()
@@ -253,7 +252,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if report.failed:
             state.report.add(Result(prop, runtime, "fail", message=str(report.longrepr)[-2000:]))
         return report
-    state.used_runtime = True
     seconds = report.duration
     if report.passed:
         entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
@@ -341,7 +339,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.crashes = runtime.process.crashes
         record.timeouts = runtime.process.timeouts
         runtime.process.close()
-    if state.report.results and (state.used_runtime or os.environ.get("WASM_CONFORMANCE_REPORT")):
+    if state.report.results:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
             return
         state.report.write(state.report_dir)
@@ -349,7 +347,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or not state.report.results or not state.used_runtime:
+    if state is None or not state.report.results:
         return
     tr = terminalreporter
     tr.section("wasm conformance")

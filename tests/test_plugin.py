@@ -132,3 +132,52 @@ def test_a_malformed_module_gives_a_one_line_reason(runtime: str, tmp_path: Path
         assert again.outcomes[1].value == 65536
     finally:
         process.close()
+
+
+def test_a_pinned_interpreter_runs_an_older_wasmtime_beside_the_current_one(tmp_path: Path) -> None:
+    """A vendor check: wasmtime 5.0 (before Memory.read/write existed) in its own environment."""
+    venv = tmp_path / "wt5"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                          "wasmtime==5.0.0"], capture_output=True, text=True, timeout=600)
+    if pip.returncode != 0:
+        pytest.skip(f"cannot install wasmtime 5.0.0 here: {pip.stderr.strip()[-300:]}")
+    proc, report = pytest_run(tmp_path, f"--wasm-runtime=wasmtime,wasmtime@5={venv}/bin/python",
+                              "-k", "round_trips or greeting or very_end")
+    assert report is not None, proc.stdout[-3000:]
+    runtimes = {r["id"]: r for r in report["runtimes"]}
+    assert runtimes["wasmtime@5"]["version"] == "5.0.0"
+    assert runtimes["wasmtime@5"]["info"]["host_api"] == "data_ptr"
+    by = {(r["property"], r["runtime"]): r["outcome"] for r in report["results"]}
+    assert by[("test_results.py::test_get_greeting_into_host_buffer", "wasmtime@5")] == "pass"
+    assert by[("test_strings.py::test_text_round_trips_through_the_guest", "wasmtime@5")] == "pass"
+    # 5.0 had no Memory.write and its data_ptr path takes the zero-length write at the very end
+    # that 50.x's Memory.write refuses: wasmtime's known divergence matches nothing there.
+    assert by[("test_bytes.py::test_zero_length_at_the_very_end", "wasmtime")] == "known-divergence"
+    assert by[("test_bytes.py::test_zero_length_at_the_very_end", "wasmtime@5")] == "pass"
+
+
+def test_a_missing_pinned_executable_is_a_skip_with_a_reason(tmp_path: Path) -> None:
+    proc, report = pytest_run(tmp_path, "--wasm-runtime=node=/nonexistent/node", "-k", "greeting")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert report is not None
+    (node,) = report["runtimes"]
+    assert not node["available"] and "cannot start driver '/nonexistent/node'" in node["reason"]
+
+
+def test_a_property_that_needs_a_feature_is_skipped_where_the_probe_found_none(tmp_path: Path) -> None:
+    (tmp_path / "test_needs_multi_memory.py").write_text(
+        "import pytest\n"
+        "from conformance import Call, Read, Script, Value, check_script\n"
+        "@pytest.mark.wasm_feature('multi_memory')\n"
+        "def test_second_memory(wasm_runtime):\n"
+        "    check_script(wasm_runtime, Script.of('bytes', [Read(0, 1)]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "test_needs_multi_memory.py", "-q", "-rs",
+         "--wasm-runtime=wasmtime,wasm3", f"--wasm-report-dir={tmp_path / 'report'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert "1 passed, 1 skipped" in proc.stdout
+    assert "wasm3 lacks multi_memory: module refused: error invalid-module" in proc.stdout
