@@ -29,8 +29,10 @@ class ConformanceFailure(AssertionError):
 
     def __init__(self, message: str, *, kind: FailureKind, runtime: str, script: Script,
                  result: ScriptResult, counterexample: Path | None, replay: str,
-                 expected: str = "", got: str = "") -> None:
+                 expected: str = "", got: str = "", saved: dict[str, Any] | None = None) -> None:
         super().__init__(message)
+        self.saved = saved or {}
+        """what was written to ``counterexample``"""
         self.kind = kind
         self.runtime = runtime
         self.script = script
@@ -82,13 +84,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:120]
 
 
-def save_counterexample(runtime: WasmRuntime, script: Script, **details: Any) -> Path | None:
+def counterexample(runtime: WasmRuntime, script: Script, **details: Any) -> dict[str, Any]:
+    test = runtime.current_test() or "script"
+    return {"property": test, "runtime": runtime.id, "script": script.to_json(), **details}
+
+
+def save_counterexample(runtime: WasmRuntime, payload: dict[str, Any]) -> Path | None:
+    """Write ``payload`` to counterexamples/<property>--<runtime>.json, replacing the last one."""
     if runtime.counterexample_dir is None:
         return None
-    test = runtime.current_test() or "script"
-    path = runtime.counterexample_dir / f"{_slug(test)}--{_slug(runtime.id)}.json"
+    path = runtime.counterexample_dir / f"{_slug(payload['property'])}--{_slug(runtime.id)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"property": test, "runtime": runtime.id, "script": script.to_json(), **details}
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return path
 
@@ -114,13 +120,14 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
         pytest.skip(result.detail)
     test = runtime.current_test() or "script"
     if result.status in ("crash", "timeout"):
-        path = save_counterexample(runtime, script, status=result.status, detail=result.detail)
+        saved = counterexample(runtime, script, status=result.status, detail=result.detail)
+        path = save_counterexample(runtime, saved)
         replay = _replay(runtime, path)
         raise ConformanceFailure(
             f"{runtime.id}: {result.status} in {test}: {result.detail}\n"
             f"script:\n{script.describe()}\n{_saved(path)}replay: {replay}",
             kind=result.status, runtime=runtime.id, script=script, result=result,
-            counterexample=path, replay=replay, got=result.status,
+            counterexample=path, replay=replay, got=result.status, saved=saved,
         )
     runtime.record_choices(verdict)
     mismatch = verdict.mismatch
@@ -128,8 +135,9 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
         expected = " or ".join(str(e) for e in mismatch.expected)
         got = str(mismatch.got)
         outcomes = [o.to_json() for o in result.outcomes]
-        path = save_counterexample(runtime, script, status="fail", operation=mismatch.index,
-                                   expected=expected, got=got, outcomes=outcomes)
+        saved = counterexample(runtime, script, status="fail", operation=mismatch.index,
+                               expected=expected, got=got, outcomes=outcomes)
+        path = save_counterexample(runtime, saved)
         replay = _replay(runtime, path)
         trail = "\n".join(
             f"  {i:>3}: {describe_op(op)}  =>  {o}"
@@ -142,7 +150,7 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
             f"script and {runtime.id}'s outcomes up to the difference:\n{trail}\n"
             f"{_saved(path)}replay: {replay}",
             kind="fail", runtime=runtime.id, script=script, result=result,
-            counterexample=path, replay=replay, expected=expected, got=got,
+            counterexample=path, replay=replay, expected=expected, got=got, saved=saved,
         )
     return result.outcomes
 
@@ -159,5 +167,5 @@ def _replay(runtime: WasmRuntime, path: Path | None) -> str:
     return f"{runtime.replay_prefix} {target} --runtime {runtime.id}{extra}"
 
 
-__all__ = ["ConformanceFailure", "RuntimeUnavailable", "WasmRuntime", "check_script", "run_and_check",
-           "save_counterexample"]
+__all__ = ["ConformanceFailure", "RuntimeUnavailable", "WasmRuntime", "check_script", "counterexample",
+           "run_and_check", "save_counterexample"]

@@ -7,6 +7,7 @@ turns failures listed as known divergences into expected ones, and writes
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import warnings
@@ -300,6 +301,10 @@ def _failure_result(prop: str, runtime: str, seconds: float, exc: BaseException 
     if failure is None:
         text = str(report.longrepr)
         return Result(prop, runtime, "fail", seconds, message=text[-3000:])
+    if failure.counterexample is not None:
+        # Hypothesis may have run other failing scripts after this one (a second
+        # explicit example, shrinking): the file holds the failure reported here.
+        failure.counterexample.write_text(json.dumps(failure.saved, indent=2) + "\n", encoding="utf-8")
     return Result(
         prop, runtime, failure.kind, seconds, message=str(failure),
         script=failure.script.to_json(),

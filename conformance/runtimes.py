@@ -45,8 +45,9 @@ class RuntimeSpec:
     env: dict[str, str] = field(default_factory=dict)
     missing: str = ""
     base: str = ""
-    """the runtime whose known divergences also apply to this one: wasmtime for wasmtime@5 (a
-    pinned copy) and for wasmtime-winch (another engine behind the same host API)"""
+    """the family whose known divergences also apply to this one: wasmtime for wasmtime@5 (a
+    pinned copy) and for wasmtime-winch (another engine behind the same host API), wasmer for
+    both of wasmer's compilers"""
 
     @property
     def family(self) -> str:
@@ -118,11 +119,13 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
                 needs="PyPI pywasm3 0.5.0 (builds from source with a C compiler)"),
         _python("pywasm", "pywasm_driver.py", description="pywasm, an interpreter in pure Python",
                 needs="PyPI pywasm 2.x"),
-        _python("wasmer-cranelift", "wasmer_driver.py", "cranelift", interpreter=wasmer_python,
-                missing=wasmer_missing, description="wasmer 1.1, Cranelift compiler, on CPython 3.10",
+        _python("wasmer-cranelift", "wasmer_driver.py", "cranelift", base="wasmer",
+                interpreter=wasmer_python, missing=wasmer_missing,
+                description="wasmer 1.1, Cranelift compiler, on CPython 3.10",
                 needs="CPython 3.10 with PyPI wasmer and wasmer_compiler_cranelift 1.1.0"),
-        _python("wasmer-singlepass", "wasmer_driver.py", "singlepass", interpreter=wasmer_python,
-                missing=wasmer_missing, description="wasmer 1.1, Singlepass compiler, on CPython 3.10",
+        _python("wasmer-singlepass", "wasmer_driver.py", "singlepass", base="wasmer",
+                interpreter=wasmer_python, missing=wasmer_missing,
+                description="wasmer 1.1, Singlepass compiler, on CPython 3.10",
                 needs="CPython 3.10 with PyPI wasmer and wasmer_compiler_singlepass 1.1.0"),
         _js("node", "node", (), "Node.js (V8)", "node on PATH"),
         _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun"),

@@ -217,6 +217,9 @@ class Checker:
         if op.addr + length > limit or op.addr + length > len(mem.data):
             alts.append(Alternative(Outcome.error("out-of-range"), _nothing))
             return alts
+        if stale and op.addr + length > state.length:
+            alts.append(Alternative(Outcome.error("out-of-range"), _nothing,
+                                    "view keeps its old length"))
         live = "view still shows live memory after grow" if stale else ""
         if isinstance(op, ViewRead):
             data = bytes(mem.data[op.addr:op.addr + length])
