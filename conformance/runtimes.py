@@ -47,7 +47,7 @@ class RuntimeSpec:
     base: str = ""
     """the family whose known divergences also apply to this one: wasmtime for wasmtime@5 (a
     pinned copy) and for wasmtime-winch (another engine behind the same host API), wasmer for
-    both of wasmer's compilers"""
+    both of wasmer's compilers, js for the engines behind the JavaScript API"""
 
     @property
     def family(self) -> str:
@@ -99,7 +99,7 @@ def _js(runtime: str, engine: str, engine_args: tuple[str, ...], description: st
         needs: str) -> RuntimeSpec:
     executable, missing = _js_engine(engine)
     return RuntimeSpec(runtime, (executable, *engine_args, str(JS_DIR / "driver.js"), runtime),
-                       description, needs, missing=missing)
+                       description, needs, missing=missing, base="js")
 
 
 def builtin_runtimes() -> dict[str, RuntimeSpec]:

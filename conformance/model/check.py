@@ -139,9 +139,10 @@ class Checker:
             return [Alternative(Outcome.error("grow-failed"), _nothing)]
 
         def grow() -> None:
+            # Any successful grow, of 0 pages too, may detach views (the JS API
+            # refreshes the buffer on every grow); a live view is accepted as well.
             inst.memory.grow(delta)
-            if delta:
-                self.generation += 1
+            self.generation += 1
 
         return [
             Alternative(Outcome.ok(old), grow),
@@ -185,7 +186,7 @@ class Checker:
 
     def _commit_call(self, after: Instance) -> Callable[[], None]:
         def commit() -> None:
-            grew = self.instance is not None and after.memory.pages != self.instance.memory.pages
+            grew = self.instance is not None and after.grows != self.instance.grows
             self.instance = after
             if grew:
                 self.generation += 1

@@ -57,6 +57,7 @@ def _grow(inst: Instance, delta: int) -> list[Branch]:
         return [Branch("memory.grow past the limit: -1", (U32,), inst)]
     grown = inst.clone()
     grown.memory.grow(delta)
+    grown.grows += 1
     return [Branch("memory.grow succeeded", (old,), grown), refused]
 
 

@@ -81,6 +81,9 @@ class Instance:
 
     memory: Memory
     globals: dict[str, int] = field(default_factory=dict)
+    grows: int = 0
+    """successful memory.grow instructions so far, delta 0 included (the JS API detaches
+    the old ArrayBuffer on every one)"""
 
     def clone(self) -> Instance:
-        return Instance(self.memory.copy(), dict(self.globals))
+        return Instance(self.memory.copy(), dict(self.globals), self.grows)

