@@ -77,11 +77,31 @@ def probe(process: DriverProcess, capacity_cap: int) -> Features:
 
 
 def _capacity(process: DriverProcess, cap: int) -> int | None:
-    """The most pages the guest's memory.grow reached, trying each step up to ``cap``."""
+    """The most pages the guest's memory.grow reaches, up to ``cap``.
+
+    One script grows in steps; if a step is refused, a bisection between the
+    last size reached and the refused one finds the edge (each try a fresh
+    instance grown in one go).
+    """
     steps = [s for s in CAPACITY_STEPS if s < cap] + [cap]
+    reached = _grown_to(process, steps)
+    if reached is None or reached >= cap:
+        return reached
+    refused = next(s for s in steps if s > reached)
+    while refused - reached > 1:
+        mid = (reached + refused) // 2
+        got = _grown_to(process, [mid])
+        if got is None:
+            return reached
+        reached, refused = (mid, refused) if got >= mid else (reached, mid)
+    return reached
+
+
+def _grown_to(process: DriverProcess, targets: list[int]) -> int | None:
+    """Grow the bytes guest (1 page) towards each target in turn; the size it ends at."""
     ops: list[Any] = []
     current = 1
-    for target in steps:
+    for target in targets:
         ops.append(Call("grow", (i32(target - current),)))
         current = target
     ops.append(Call("size"))
