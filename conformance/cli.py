@@ -66,13 +66,15 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def runtimes(args: argparse.Namespace) -> int:
-    for spec in _specs(args):
+    specs = _specs(args)
+    width = max(len(s.id) for s in specs) + 2
+    for spec in specs:
         process = DriverProcess(spec)
         try:
             hello = process.start()
-            print(f"{spec.id:<12} {hello.version:<28} {spec.description}")
+            print(f"{spec.id:<{width}} {hello.version:<30} {spec.description}")
         except RuntimeUnavailable as exc:
-            print(f"{spec.id:<12} {'unavailable':<28} {exc} (needs {spec.needs})")
+            print(f"{spec.id:<{width}} {'unavailable':<30} {exc} (needs {spec.needs})")
         finally:
             process.close()
     return 0
