@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import sys
 import traceback
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
@@ -49,6 +50,31 @@ class Unavailable(Exception):
 def signed(type_: str, bits: int) -> int:
     width = 32 if type_ in ("i32", "f32") else 64
     return bits - (1 << width) if bits >> (width - 1) else bits
+
+
+def to_python(type_: str, bits: int) -> Any:
+    """A wire value as the Python number a binding takes: a signed int, or a float.
+
+    A float goes through a Python float, which may quiet a signalling NaN.
+    """
+    if type_ in ("i32", "i64"):
+        return signed(type_, bits)
+    if type_ == "f32":
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    if type_ == "f64":
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    raise HostError("unsupported", f"value type {type_}")
+
+
+def from_python(type_: str, value: Any) -> TypedValue:
+    """A binding's result as a wire value (type, bit pattern)."""
+    if type_ in ("i32", "i64"):
+        return (type_, int(value))
+    if type_ == "f32":
+        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
+    if type_ == "f64":
+        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
+    raise HostError("unsupported", f"result type {type_}")
 
 
 class Driver:

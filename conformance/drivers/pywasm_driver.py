@@ -16,9 +16,9 @@ import traceback
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 
 try:
     import pywasm
@@ -103,13 +103,13 @@ class PywasmDriver(Driver):
         if not exports:
             raise HostError("no-such-export", f"no exported function {func!r}")
         ftype = self.runtime.machine.store.func[exports[0].data.data].type
-        params = [_to_py(t, bits) for t, bits in args]
+        params = [to_python(t, bits) for t, bits in args]
         try:
             results = self.runtime.invocate(self.instance, func, params)
         except (AssertionError, ZeroDivisionError, RecursionError, IndexError, struct.error) as exc:
             raise _classify(exc) from None
         types = [_TYPES.get(r.data, "?") for r in ftype.rets]
-        return [_from_py(t, v) for t, v in zip(types, results)]
+        return [from_python(t, v) for t, v in zip(types, results)]
 
     def usable_after_trap(self) -> bool:
         # pywasm leaves the trapped call's frames on its stack, and its next
@@ -155,26 +155,6 @@ class PywasmDriver(Driver):
     def view_length(self, name: str) -> int:
         self._view(name, 0, 0)
         return len(self.views[name])
-
-
-def _to_py(type_: str, bits: int) -> Any:
-    if type_ in ("i32", "i64"):
-        return signed(type_, bits)
-    if type_ == "f32":
-        return struct.unpack("<f", struct.pack("<I", bits))[0]
-    if type_ == "f64":
-        return struct.unpack("<d", struct.pack("<Q", bits))[0]
-    raise HostError("unsupported", f"value type {type_}")
-
-
-def _from_py(type_: str, value: Any) -> TypedValue:
-    if type_ in ("i32", "i64"):
-        return (type_, int(value))
-    if type_ == "f32":
-        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
-    if type_ == "f64":
-        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
-    raise HostError("unsupported", f"result type {type_}")
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ dangle after memory grows. pywasm3 has no host-side grow. Traps arrive as
 
 from __future__ import annotations
 
-import struct
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 
 try:
     import wasm3
@@ -98,7 +97,7 @@ class Wasm3Driver(Driver):
             except RuntimeError as exc:
                 raise HostError("no-such-export", f"{func}: {exc}") from None
             self.functions[func] = f
-        params = [_to_py(t, bits) for t, bits in args]
+        params = [to_python(t, bits) for t, bits in args]
         try:
             result = f(*params)
         except RuntimeError as exc:
@@ -113,7 +112,7 @@ class Wasm3Driver(Driver):
         if not types:
             return []
         values = list(result) if len(types) > 1 else [result]
-        return [_from_py(t, v) for t, v in zip(types, values)]
+        return [from_python(t, v) for t, v in zip(types, values)]
 
     def size(self) -> int:
         return len(self._mem())
@@ -142,26 +141,6 @@ class Wasm3Driver(Driver):
 
 # wasm3's M3ValueType numbering: 1 i32, 2 i64, 3 f32, 4 f64
 _TYPE_NAMES = {1: "i32", 2: "i64", 3: "f32", 4: "f64"}
-
-
-def _to_py(type_: str, bits: int) -> Any:
-    if type_ in ("i32", "i64"):
-        return signed(type_, bits)
-    if type_ == "f32":
-        return struct.unpack("<f", struct.pack("<I", bits))[0]
-    if type_ == "f64":
-        return struct.unpack("<d", struct.pack("<Q", bits))[0]
-    raise HostError("unsupported", f"value type {type_}")
-
-
-def _from_py(type_: str, value: Any) -> TypedValue:
-    if type_ in ("i32", "i64"):
-        return (type_, int(value))
-    if type_ == "f32":
-        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
-    if type_ == "f64":
-        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
-    raise HostError("unsupported", f"result type {type_}")
 
 
 if __name__ == "__main__":

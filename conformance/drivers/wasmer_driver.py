@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-import struct
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, TypeVar
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
 
 try:
     import wasmer
@@ -193,7 +192,7 @@ class WasmerDriver(Driver):
             f = None
         if not isinstance(f, wasmer.Function):
             raise HostError("no-such-export", f"no exported function {func!r}")
-        params = [_to_py(t, bits) for t, bits in args]
+        params = [to_python(t, bits) for t, bits in args]
         try:
             result = f(*params)
         except RuntimeError as exc:
@@ -207,7 +206,7 @@ class WasmerDriver(Driver):
         if not types:
             return []
         values = list(result) if len(types) > 1 else [result]
-        return [_from_py(t, v) for t, v in zip(types, values)]
+        return [from_python(t, v) for t, v in zip(types, values)]
 
     @_no_panic
     def grow(self, delta: int) -> int:
@@ -255,26 +254,6 @@ class WasmerDriver(Driver):
     def usable_after_trap(self) -> bool:
         # checked for every trap kind, both compilers: the next call works
         return True
-
-
-def _to_py(type_: str, bits: int) -> Any:
-    if type_ in ("i32", "i64"):
-        return signed(type_, bits)
-    if type_ == "f32":
-        return struct.unpack("<f", struct.pack("<I", bits))[0]
-    if type_ == "f64":
-        return struct.unpack("<d", struct.pack("<Q", bits))[0]
-    raise HostError("unsupported", f"value type {type_}")
-
-
-def _from_py(type_: str, value: Any) -> TypedValue:
-    if type_ in ("i32", "i64"):
-        return (type_, int(value))
-    if type_ == "f32":
-        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
-    if type_ == "f64":
-        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
-    raise HostError("unsupported", f"result type {type_}")
 
 
 def main(argv: List[str]) -> int:

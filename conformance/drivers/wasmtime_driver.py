@@ -18,14 +18,33 @@ move when it grows).
 from __future__ import annotations
 
 import ctypes
-import struct
 import sys
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from ._protocol import (
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        signed,
+        to_python,
+    )
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, serve, signed
+    from _protocol import (
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        signed,
+        to_python,
+    )
 
 try:
     import wasmtime
@@ -182,7 +201,7 @@ class WasmtimeDriver(Driver):
         if not types:
             return []
         values = result if len(types) > 1 else [result]
-        return [_from_val(t, v) for t, v in zip(types, values)]
+        return [from_python(t, v) for t, v in zip(types, values)]
 
     def grow(self, delta: int) -> int:
         try:
@@ -226,20 +245,10 @@ def _to_val(type_: str, bits: int) -> Any:
     if type_ == "i64":
         return wasmtime.Val.i64(signed("i64", bits))
     if type_ == "f32":
-        return wasmtime.Val.f32(struct.unpack("<f", struct.pack("<I", bits))[0])
+        return wasmtime.Val.f32(to_python(type_, bits))
     if type_ == "f64":
-        return wasmtime.Val.f64(struct.unpack("<d", struct.pack("<Q", bits))[0])
+        return wasmtime.Val.f64(to_python(type_, bits))
     raise HostError("unsupported", f"value type {type_}")
-
-
-def _from_val(type_: str, value: Any) -> TypedValue:
-    if type_ in ("i32", "i64"):
-        return (type_, int(value))
-    if type_ == "f32":
-        return (type_, struct.unpack("<I", struct.pack("<f", value))[0])
-    if type_ == "f64":
-        return (type_, struct.unpack("<Q", struct.pack("<d", value))[0])
-    raise HostError("unsupported", f"result type {type_}")
 
 
 if __name__ == "__main__":
