@@ -131,6 +131,33 @@ class Driver:
         return True
 
 
+class BufferViews:
+    """Views that are Python buffers (``memoryview``, a binding's byte array): mixed into a Driver.
+
+    Reads and writes go through the object kept under the view's name, bounded
+    by that object's own length now, as a host holding it would be.
+    """
+
+    views: Dict[str, Any]
+
+    def _kept(self, name: str, addr: int, length: int) -> Any:
+        view = self.views.get(name)
+        if view is None:
+            raise HostError("no-such-view", f"no view named {name!r}")
+        if addr + length > len(view):
+            raise HostError("out-of-range", f"view {name} is {len(view)} bytes")
+        return view
+
+    def view_read(self, name: str, addr: int, length: int) -> bytes:
+        return bytes(self._kept(name, addr, length)[addr:addr + length])
+
+    def view_write(self, name: str, addr: int, data: bytes) -> None:
+        self._kept(name, addr, len(data))[addr:addr + len(data)] = data
+
+    def view_length(self, name: str) -> int:
+        return len(self._kept(name, 0, 0))
+
+
 def _hex(data: bytes) -> str:
     return bytes(data).hex()
 

@@ -16,9 +16,29 @@ import traceback
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from ._protocol import (
+        BufferViews,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from _protocol import (
+        BufferViews,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 
 try:
     import pywasm
@@ -47,7 +67,7 @@ def _classify(exc: BaseException) -> Trap:
     return Trap("other", where)
 
 
-class PywasmDriver(Driver):
+class PywasmDriver(BufferViews, Driver):
     runtime_id = "pywasm"
 
     def __init__(self) -> None:
@@ -137,24 +157,6 @@ class PywasmDriver(Driver):
         view = memoryview(self._mem().data)
         self.views[name] = view
         return len(view)
-
-    def _view(self, name: str, addr: int, length: int) -> memoryview:
-        view = self.views.get(name)
-        if view is None:
-            raise HostError("no-such-view", f"no view named {name!r}")
-        if addr + length > len(view):
-            raise HostError("out-of-range", f"view {name} is {len(view)} bytes")
-        return view
-
-    def view_read(self, name: str, addr: int, length: int) -> bytes:
-        return bytes(self._view(name, addr, length)[addr:addr + length])
-
-    def view_write(self, name: str, addr: int, data: bytes) -> None:
-        self._view(name, addr, len(data))[addr:addr + len(data)] = data
-
-    def view_length(self, name: str) -> int:
-        self._view(name, 0, 0)
-        return len(self.views[name])
 
 
 if __name__ == "__main__":

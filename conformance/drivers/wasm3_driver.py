@@ -13,9 +13,29 @@ import sys
 from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from ._protocol import (
+        BufferViews,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from _protocol import (
+        BufferViews,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 
 try:
     import wasm3
@@ -36,7 +56,7 @@ _TRAPS = [
 ]
 
 
-class Wasm3Driver(Driver):
+class Wasm3Driver(BufferViews, Driver):
     runtime_id = "wasm3"
 
     def __init__(self) -> None:
@@ -120,23 +140,6 @@ class Wasm3Driver(Driver):
     def view(self, name: str) -> int:
         self.views[name] = self._mem()
         return len(self.views[name])
-
-    def _view(self, name: str, addr: int, length: int) -> memoryview:
-        view = self.views.get(name)
-        if view is None:
-            raise HostError("no-such-view", f"no view named {name!r}")
-        if addr + length > len(view):
-            raise HostError("out-of-range", f"view {name} is {len(view)} bytes")
-        return view
-
-    def view_read(self, name: str, addr: int, length: int) -> bytes:
-        return bytes(self._view(name, addr, length)[addr:addr + length])
-
-    def view_write(self, name: str, addr: int, data: bytes) -> None:
-        self._view(name, addr, len(data))[addr:addr + len(data)] = data
-
-    def view_length(self, name: str) -> int:
-        return len(self._view(name, 0, 0))
 
 
 # wasm3's M3ValueType numbering: 1 i32, 2 i64, 3 f32, 4 f64
