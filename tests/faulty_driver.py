@@ -13,6 +13,9 @@ fault is right. FAULT is one of:
 - swallow-trap:   a trapping call is reported as returning zeros
 - sticky-instance: a second (instantiate) in a script keeps the old instance
 - dirty-grow:     a host grow leaves a non-zero byte in the first new page
+- big-endian:     host reads and writes of 2, 4 or 8 bytes reverse their byte order, as a host
+                  that encodes scalars big-endian would
+- float-bits:     float call results come back with their lowest bit flipped
 - signed-grow:    the guest's memory.grow result is reported as the old size for a delta
                   past the limit (as a runtime that read the delta as signed would)
 - segfault:       the driver process dies of SIGSEGV on any call
@@ -32,7 +35,7 @@ from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
-          "sticky-instance", "dirty-grow", "signed-grow", "segfault", "hang")
+          "sticky-instance", "dirty-grow", "signed-grow", "big-endian", "float-bits", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -61,6 +64,8 @@ class FaultyDriver(WasmtimeDriver):
         self._bounds(addr, len(data))
         if self.fault == "drop-byte" and len(data) >= 2:
             data = data[:-1]
+        if self.fault == "big-endian" and len(data) in (2, 4, 8):
+            data = data[::-1]
         if self.fault == "lenient-end":
             data = data[:max(0, self.size() - addr)]
             if not data:
@@ -72,7 +77,8 @@ class FaultyDriver(WasmtimeDriver):
         self._bounds(addr, length)
         if self.fault == "stale":
             return bytes(self.shadow[addr:addr + length])
-        return super().read(addr, length)
+        data = super().read(addr, length)
+        return data[::-1] if self.fault == "big-endian" and length in (2, 4, 8) else data
 
     def view_read(self, name: str, addr: int, length: int) -> bytes:
         data = super().view_read(name, addr, length)
@@ -93,6 +99,9 @@ class FaultyDriver(WasmtimeDriver):
             time.sleep(3600)
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
+        if self.fault == "float-bits":
+            results = super().call(func, args)
+            return [(t, v ^ 1) if t in ("f32", "f64") else (t, v) for t, v in results]
         try:
             return super().call(func, args)
         except Exception as exc:

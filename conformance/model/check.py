@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from conformance.model.guests import GUEST_MODELS, Branch, GuestModel
+from conformance.model.guests import GUEST_MODELS, Branch, GuestModel, is_nan
 from conformance.model.memory import Instance, ModelTrap
 from conformance.script import (
     Call,
@@ -41,6 +41,11 @@ class Alternative:
     outcome: Outcome
     commit: Callable[[], None]
     choice: str = ""
+    matches: Callable[[Outcome], bool] | None = None
+    """a looser test than equality with ``outcome`` (a NaN that may come back as any NaN)"""
+
+    def accepts(self, got: Outcome) -> bool:
+        return self.matches(got) if self.matches is not None else self.outcome.same_as(got)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +159,15 @@ class Checker:
         if self.poisoned:
             return [Alternative(Outcome.error("poisoned"), _nothing)]
         try:
-            arity, fn = self.guest.exports[op.func]
+            export = self.guest.exports[op.func]
         except KeyError:
             raise UnknownExport(f"guest {self.guest.name!r} has no export {op.func!r}") from None
-        if len(op.args) != arity or any(a.type != "i32" for a in op.args):
-            raise UnknownExport(f"{op.func} takes {arity} i32 arguments")
+        if tuple(a.type for a in op.args) != export.params:
+            raise UnknownExport(f"{op.func} takes ({' '.join(export.params)})")
         out: list[Alternative] = []
         trial = inst.clone()
         try:
-            result = fn(trial, *(a.bits for a in op.args))
+            result = export.fn(trial, *(a.bits for a in op.args))
         except ModelTrap as trap:
             def commit_trap() -> None:
                 self.instance = trial
@@ -172,14 +177,16 @@ class Checker:
         else:
             branches = result if isinstance(result, list) else [Branch("", result, trial)]
             for branch in branches:
+                values = tuple(Value(t, v) for t, v in zip(export.results, branch.results, strict=True))
                 out.append(Alternative(
-                    Outcome.ok(tuple(Value.i32(v) for v in branch.results)),
+                    Outcome.ok(values),
                     self._commit_call(branch.instance),
                     branch.label,
+                    _any_nan_matcher(values, branch.any_nan) if branch.any_nan else None,
                 ))
         if self.after_trap:
-            out = [Alternative(a.outcome, a.commit, a.choice or "instance keeps working after a trap")
-                   for a in out]
+            out = [Alternative(a.outcome, a.commit, a.choice or "instance keeps working after a trap",
+                               a.matches) for a in out]
             out.append(Alternative(Outcome.error("poisoned"), self._poison,
                                    "instance not callable after a trap"))
         return out
@@ -237,7 +244,7 @@ class Checker:
     def step(self, index: int, op: Op, got: Outcome) -> tuple[Mismatch | None, str]:
         alts = self.alternatives(op)
         for alt in alts:
-            if alt.outcome.same_as(got):
+            if alt.accepts(got):
                 alt.commit()
                 if isinstance(op, Call) and got.kind == "ok":
                     self.after_trap = False
@@ -247,6 +254,24 @@ class Checker:
 
 def _nothing() -> None:
     return None
+
+
+def _any_nan_matcher(expected: tuple[Value, ...], float_type: str) -> Callable[[Outcome], bool]:
+    """ok, each result a NaN of ``float_type`` where one is expected, else exactly as expected."""
+
+    def matches(got: Outcome) -> bool:
+        if got.kind != "ok" or not isinstance(got.value, tuple) or len(got.value) != len(expected):
+            return False
+        for want, have in zip(expected, got.value, strict=True):
+            if want.type != have.type:
+                return False
+            if is_nan(float_type, want.bits) and is_nan(float_type, have.bits):
+                continue
+            if want.bits != have.bits:
+                return False
+        return True
+
+    return matches
 
 
 def guest_model(name: str) -> GuestModel:

@@ -11,21 +11,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.model.memory import Instance, Memory
-from conformance.script import PAGE_SIZE
+from conformance.script import PAGE_SIZE, ValueType
 
 U32 = 0xFFFF_FFFF
 
 
 @dataclass(frozen=True, slots=True)
 class Branch:
-    """One of several results the spec allows; ``label`` names it in the report."""
+    """One of several results the spec allows; ``label`` names it in the report.
+
+    With ``any_nan`` set to a float type, a result whose bits are a NaN of that
+    type matches any NaN of it: a host may change NaN bits when a float crosses
+    the call boundary.
+    """
 
     label: str
     results: tuple[int, ...]
     instance: Instance
+    any_nan: ValueType | None = None
 
 
 ExportFn = Callable[..., "tuple[int, ...] | list[Branch]"]
+_TYPE_CODES: dict[str, ValueType] = {"i": "i32", "I": "i64", "f": "f32", "F": "f64"}
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export's signature and its behaviour (on the bit patterns of its values)."""
+
+    params: tuple[ValueType, ...]
+    results: tuple[ValueType, ...]
+    fn: ExportFn
+
+
+def export(signature: str, fn: ExportFn) -> Export:
+    """``"ii:i"``: two i32 parameters, one i32 result (i i32, I i64, f f32, F f64)."""
+    params, _, results = signature.partition(":")
+    return Export(tuple(_TYPE_CODES[c] for c in params), tuple(_TYPE_CODES[c] for c in results), fn)
 
 
 @dataclass(frozen=True)
@@ -35,8 +57,7 @@ class GuestModel:
     maximum: int | None
     data: tuple[tuple[int, bytes], ...] = ()
     globals: dict[str, int] = field(default_factory=dict)
-    exports: dict[str, tuple[int, ExportFn]] = field(default_factory=dict)
-    """export name -> (number of i32 parameters, function)"""
+    exports: dict[str, Export] = field(default_factory=dict)
 
     def instantiate(self) -> Instance:
         memory = Memory.of_pages(self.pages, self.maximum)
@@ -111,14 +132,14 @@ BYTES = GuestModel(
     pages=1,
     maximum=None,
     exports={
-        "size": (0, _size),
-        "grow": (1, _grow),
-        "load_u8": (1, _load_u8),
-        "store_u8": (2, _store_u8),
-        "checksum": (2, _checksum),
-        "copy": (3, _copy),
-        "fill": (3, _fill),
-        "reverse": (2, _reverse),
+        "size": export(":i", _size),
+        "grow": export("i:i", _grow),
+        "load_u8": export("i:i", _load_u8),
+        "store_u8": export("ii:", _store_u8),
+        "checksum": export("ii:i", _checksum),
+        "copy": export("iii:", _copy),
+        "fill": export("iii:", _fill),
+        "reverse": export("ii:", _reverse),
     },
 )
 
@@ -194,16 +215,88 @@ STRINGS = GuestModel(
     data=((GREETING_ADDR, GREETING),),
     globals={"bump": HEAP_BASE, "live": 0},
     exports={
-        "size": (0, _size),
-        "grow": (1, _grow),
-        "count_codepoints": (2, _count_codepoints),
-        "ascii_upper": (2, _ascii_upper),
-        "copy_out": (4, _copy_out),
-        "get_greeting": (2, _get_greeting),
-        "alloc": (1, _alloc),
-        "dealloc": (2, _dealloc),
-        "upper_alloc": (2, _upper_alloc),
+        "size": export(":i", _size),
+        "grow": export("i:i", _grow),
+        "count_codepoints": export("ii:i", _count_codepoints),
+        "ascii_upper": export("ii:", _ascii_upper),
+        "copy_out": export("iiii:i", _copy_out),
+        "get_greeting": export("ii:i", _get_greeting),
+        "alloc": export("i:i", _alloc),
+        "dealloc": export("ii:", _dealloc),
+        "upper_alloc": export("ii:i", _upper_alloc),
     },
 )
 
-GUEST_MODELS: dict[str, GuestModel] = {g.name: g for g in (BYTES, STRINGS)}
+# --- scalars -------------------------------------------------------------------
+
+
+def _store(width: int) -> ExportFn:
+    def store(inst: Instance, addr: int, value: int) -> tuple[int, ...]:
+        inst.memory.store(addr, value & ((1 << (8 * width)) - 1), width)
+        return ()
+
+    return store
+
+
+def _load(width: int, signed: bool = False) -> ExportFn:
+    def load(inst: Instance, addr: int) -> tuple[int, ...]:
+        value = inst.memory.load(addr, width)
+        if signed and value >> (8 * width - 1):
+            value -= 1 << (8 * width)
+        return (value & U32 if width <= 4 else value,)
+
+    return load
+
+
+def _echo_float(width: int) -> ExportFn:
+    """A float passed and returned as a float: its bits, or, for a NaN, any NaN."""
+
+    def echo(inst: Instance, bits: int) -> list[Branch]:
+        exact = Branch("", (bits,), inst)
+        if not _is_nan(bits, width):
+            return [exact]
+        return [exact, Branch("NaN payload changed crossing the call boundary", (bits,), inst,
+                              any_nan="f32" if width == 4 else "f64")]
+
+    return echo
+
+
+def _is_nan(bits: int, width: int) -> bool:
+    exp_bits, frac_bits = (8, 23) if width == 4 else (11, 52)
+    exponent = (bits >> frac_bits) & ((1 << exp_bits) - 1)
+    return exponent == (1 << exp_bits) - 1 and bits & ((1 << frac_bits) - 1) != 0
+
+
+def is_nan(type_: str, bits: int) -> bool:
+    return type_ in ("f32", "f64") and _is_nan(bits, 4 if type_ == "f32" else 8)
+
+
+SCALARS = GuestModel(
+    name="scalars",
+    pages=1,
+    maximum=None,
+    exports={
+        "store_i8": export("ii:", _store(1)),
+        "store_i16": export("ii:", _store(2)),
+        "store_i32": export("ii:", _store(4)),
+        "store_i64": export("iI:", _store(8)),
+        "store_f32": export("ii:", _store(4)),
+        "store_f64": export("iI:", _store(8)),
+        "load_i8_s": export("i:i", _load(1, signed=True)),
+        "load_i8_u": export("i:i", _load(1)),
+        "load_i16_s": export("i:i", _load(2, signed=True)),
+        "load_i16_u": export("i:i", _load(2)),
+        "load_i32": export("i:i", _load(4)),
+        "load_i64": export("i:I", _load(8)),
+        "load_f32": export("i:i", _load(4)),
+        "load_f64": export("i:I", _load(8)),
+        "echo_f32": export("f:f", _echo_float(4)),
+        "echo_f64": export("F:F", _echo_float(8)),
+        "f32_bits": export("f:i", _echo_float(4)),
+        "f64_bits": export("F:I", _echo_float(8)),
+        "f32_from_bits": export("i:f", _echo_float(4)),
+        "f64_from_bits": export("I:F", _echo_float(8)),
+    },
+)
+
+GUEST_MODELS: dict[str, GuestModel] = {g.name: g for g in (BYTES, STRINGS, SCALARS)}

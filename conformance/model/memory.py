@@ -61,6 +61,20 @@ class Memory:
             raise ModelTrap("out-of-bounds", f"store of 1 byte at {addr} (memory is {len(self.data)} bytes)")
         self.data[addr] = value & 0xFF
 
+    def load(self, addr: int, width: int) -> int:
+        """A little-endian load of ``width`` bytes (the effective address is not wrapped)."""
+        if addr + width > len(self.data):
+            raise ModelTrap("out-of-bounds",
+                            f"load of {width} bytes at {addr} (memory is {len(self.data)} bytes)")
+        return int.from_bytes(self.data[addr:addr + width], "little")
+
+    def store(self, addr: int, value: int, width: int) -> None:
+        """A little-endian store of ``width`` bytes."""
+        if addr + width > len(self.data):
+            raise ModelTrap("out-of-bounds",
+                            f"store of {width} bytes at {addr} (memory is {len(self.data)} bytes)")
+        self.data[addr:addr + width] = value.to_bytes(width, "little")
+
     def load32(self, addr: int) -> int:
         if addr + 4 > len(self.data):
             raise ModelTrap("out-of-bounds", f"load of 4 bytes at {addr}")
