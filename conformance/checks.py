@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
-from conformance.model import Verdict, check
+from conformance.model import GUEST_MODELS, Mismatch, Verdict, check
 from conformance.runtimes import RuntimeSpec
 from conformance.script import Outcome, Script, ScriptResult, describe_op
 
 FailureKind = Literal["fail", "crash", "timeout"]
+REFERENCE = "wasmtime"
+"""The runtime whose outcomes stand for the model on guests the model does not know."""
 
 
 class ConformanceFailure(AssertionError):
@@ -54,6 +56,9 @@ class WasmRuntime:
     current_test: Callable[[], str] = field(default=lambda: "")
     choices: dict[str, set[str]] = field(default_factory=dict)
     scripts_run: int = 0
+    reference: Callable[[Script], ScriptResult] | None = None
+    """runs a script on the reference runtime, for guests the model does not know"""
+    reference_id: str = REFERENCE
 
     @property
     def id(self) -> str:
@@ -75,9 +80,12 @@ class WasmRuntime:
         return f"WasmRuntime({self.id!r})"
 
     def record_choices(self, verdict: Verdict) -> None:
-        test = self.current_test()
         for choice in verdict.choices:
-            self.choices.setdefault(test, set()).add(choice)
+            self.note(choice)
+
+    def note(self, finding: str) -> None:
+        """Record what this runtime did where several behaviours are allowed (shown in the report)."""
+        self.choices.setdefault(self.current_test(), set()).add(finding)
 
 
 def _slug(text: str) -> str:
@@ -100,11 +108,31 @@ def save_counterexample(runtime: WasmRuntime, payload: dict[str, Any]) -> Path |
 
 
 def run_and_check(runtime: WasmRuntime, script: Script) -> tuple[ScriptResult, Verdict]:
-    """Run ``script`` and compare it with the model, without raising for a difference."""
+    """Run ``script`` and compare it with the model, without raising for a difference.
+
+    A guest the model does not know (compiled C or Rust, whose allocator it does
+    not mirror) is compared with the reference runtime instead, outcome by
+    outcome: WebAssembly is deterministic, so every runtime must agree with it.
+    """
     result = runtime.run(script)
     if result.status != "ok":
         return result, Verdict()
-    return result, check(script, result.outcomes)
+    if script.guest in GUEST_MODELS:
+        return result, check(script, result.outcomes)
+    return result, _against_reference(runtime, script, result.outcomes)
+
+
+def _against_reference(runtime: WasmRuntime, script: Script, outcomes: tuple[Outcome, ...]) -> Verdict:
+    if runtime.reference is None or runtime.id == runtime.reference_id:
+        return Verdict()  # the reference itself: the property's own assertions check it
+    reference = runtime.reference(script)
+    if reference.status != "ok":
+        raise RuntimeError(f"the reference runtime {runtime.reference_id} could not run the script: "
+                           f"{reference.status} {reference.detail}")
+    for index, (op, want, got) in enumerate(zip(script.ops, reference.outcomes, outcomes, strict=True)):
+        if not want.same_as(got):
+            return Verdict(Mismatch(index, op, (want,), got, f"what {runtime.reference_id} did"))
+    return Verdict()
 
 
 def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:

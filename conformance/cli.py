@@ -11,10 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
-from conformance.model import check
+from conformance.model import GUEST_MODELS, Mismatch, Verdict, check
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
-from conformance.script import Script, ScriptError, describe_op
+from conformance.script import Outcome, Script, ScriptError, describe_op
 
 
 def _specs(args: argparse.Namespace) -> list[RuntimeSpec]:
@@ -34,7 +35,10 @@ def replay(args: argparse.Namespace) -> int:
         return 2
     if doc.get("property"):
         print(f"property: {doc['property']} (saved from {doc.get('runtime', '?')})")
-    print(f"guest: {script.guest}")
+    print(f"guest: {script.guest}" + (f" ({script.module})" if script.module else ""))
+    if script.guest not in GUEST_MODELS:
+        print(f"the model does not know this guest: each runtime is compared with {REFERENCE}")
+    reference: list[tuple[Outcome, ...]] = []
     differs = 0
     for spec in _specs(args):
         process = DriverProcess(spec, script_timeout=args.timeout)
@@ -52,7 +56,7 @@ def replay(args: argparse.Namespace) -> int:
             print(f"  {result.status}: {result.detail}")
             differs += 1
             continue
-        verdict = check(script, result.outcomes)
+        verdict = _verdict(script, result.outcomes, reference, args.timeout)
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
             flag = "  <-- differs from the model" if verdict.mismatch and verdict.mismatch.index == i else ""
             print(f"  {i:>3}: {describe_op(op)}  =>  {outcome}{flag}")
@@ -63,6 +67,26 @@ def replay(args: argparse.Namespace) -> int:
             print("  agrees with the model" + (f" (chose: {'; '.join(verdict.choices)})"
                                                if verdict.choices else ""))
     return 1 if differs else 0
+
+
+def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tuple[Outcome, ...]],
+             timeout: float) -> Verdict:
+    """The model's verdict, or for a guest it does not know, the reference runtime's outcomes."""
+    if script.guest in GUEST_MODELS:
+        return check(script, outcomes)
+    if not reference:
+        process = DriverProcess(BUILTIN[REFERENCE], script_timeout=timeout)
+        try:
+            result = process.run(script)
+        finally:
+            process.close()
+        if result.status != "ok":
+            raise SystemExit(f"error: the reference {REFERENCE} could not run it: {result.detail}")
+        reference.append(result.outcomes)
+    for index, (op, want, got) in enumerate(zip(script.ops, reference[0], outcomes, strict=True)):
+        if not want.same_as(got):
+            return Verdict(Mismatch(index, op, (want,), got, f"what {REFERENCE} did"))
+    return Verdict()
 
 
 def runtimes(args: argparse.Namespace) -> int:

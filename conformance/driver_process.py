@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any, NoReturn
 
-from conformance.guests import Guest, guest
+from conformance.guests import Guest, module_of
 from conformance.runtimes import RuntimeSpec
 from conformance.script import Outcome, Script, ScriptError, ScriptResult
 
@@ -154,8 +154,8 @@ class DriverProcess:
             return ScriptResult("unavailable", detail=str(exc))
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
-        request = {"id": self._next_id, "module": (module or guest(script.guest)).to_wire(),
-                   "ops": script.to_json()["ops"]}
+        target = module or module_of(script.guest, script.module)
+        request = {"id": self._next_id, "module": target.to_wire(), "ops": script.to_json()["ops"]}
         began = time.monotonic()
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())

@@ -39,5 +39,13 @@ def guest(name: str) -> Guest:
     return Guest(name, path, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
+def module_of(guest_name: str, module_path: str = "") -> Guest:
+    """The module a script runs: a committed guest, or the file ``module_path`` names."""
+    if not module_path:
+        return guest(guest_name)
+    path = Path(module_path)
+    return Guest(guest_name, path, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
 def all_guests() -> list[Guest]:
     return [guest(p.stem) for p in sorted(GUEST_DIR.glob("*.wasm"))]

@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from conformance import divergences
-from conformance.checks import ConformanceFailure, WasmRuntime
+from conformance.checks import REFERENCE, ConformanceFailure, WasmRuntime
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
+from conformance.script import Script, ScriptResult
 
 PROFILES = {
     # max_examples per property and runtime
@@ -51,6 +52,12 @@ class _State:
     current: str = ""
     profile: str = "default"
     features: dict[str, Features] = field(default_factory=dict)
+    reference: DriverProcess | None = None
+
+    def run_on_reference(self, script: Script) -> ScriptResult:
+        if self.reference is None:
+            self.reference = DriverProcess(BUILTIN[REFERENCE], script_timeout=self.script_timeout)
+        return self.reference.run(script)
 
 
 STATE = pytest.StashKey[_State]()
@@ -152,6 +159,7 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
             process=DriverProcess(spec, script_timeout=state.script_timeout),
             counterexample_dir=state.report_dir / "counterexamples",
             current_test=lambda: state.current,
+            reference=state.run_on_reference,
         )
         state.runtimes[runtime_id] = runtime
     record = state.report.runtimes[runtime_id]
@@ -344,6 +352,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.crashes = runtime.process.crashes
         record.timeouts = runtime.process.timeouts
         runtime.process.close()
+    if state.reference is not None:
+        state.reference.close()
     if state.report.results:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
             return

@@ -238,27 +238,31 @@ class Script:
     guest: str
     ops: tuple[Op, ...]
     note: str = ""
+    module: str = ""
+    """the path of the module, for a guest that is not one of guest-modules/ (a compiled one)"""
 
     def __post_init__(self) -> None:
         if not self.ops or not isinstance(self.ops[0], Instantiate):
             raise ScriptError("a script starts with (instantiate)")
 
     @classmethod
-    def of(cls, guest: str, ops: Iterable[Op], note: str = "") -> Script:
+    def of(cls, guest: str, ops: Iterable[Op], note: str = "", module: str = "") -> Script:
         """A script that instantiates ``guest`` and then runs ``ops``."""
-        return cls(guest, (Instantiate(), *ops), note)
+        return cls(guest, (Instantiate(), *ops), note, module)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"guest": self.guest, "ops": [op_to_json(op) for op in self.ops]}
         if self.note:
             out["note"] = self.note
+        if self.module:
+            out["module"] = self.module
         return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Script:
         try:
             return cls(str(obj["guest"]), tuple(op_from_json(o) for o in obj["ops"]),
-                       str(obj.get("note", "")))
+                       str(obj.get("note", "")), str(obj.get("module", "")))
         except (KeyError, TypeError) as exc:
             raise ScriptError(f"not a script: {exc}") from exc
 
