@@ -79,6 +79,10 @@ class WasmRuntime:
     def __repr__(self) -> str:
         return f"WasmRuntime({self.id!r})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How Hypothesis prints a failing example's ``wasm_runtime``: by id, not field by field."""
+        printer.text(repr(self))
+
     def record_choices(self, verdict: Verdict) -> None:
         for choice in verdict.choices:
             self.note(choice)

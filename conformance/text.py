@@ -22,3 +22,13 @@ def encode_utf8(text: str) -> bytes:
 def decode_utf8(data: bytes) -> str:
     """Text from the guest's bytes; invalid UTF-8 raises ``UnicodeDecodeError``."""
     return data.decode("utf-8")
+
+
+def text_from_block(block: bytes, length: int) -> str:
+    """The text of ``length`` bytes at the start of ``block``, whatever follows them.
+
+    A block from an allocator may hold old bytes after the text (memory reused
+    after a free is not zero): the length, not a NUL or zero padding, says where
+    the text ends.
+    """
+    return decode_utf8(bytes(block[:length]))
