@@ -10,9 +10,15 @@ WASMER_PACKAGES := wasmer==1.1.0 wasmer_compiler_cranelift==1.1.0 wasmer_compile
 JS_DIR := conformance/drivers/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
-.PHONY: setup setup-python setup-wasmer setup-js conformance test lint guests check-guests clean
+# The C and Rust guest toolchains (Debian): clang for wasm32 (layout guests are
+# compiled per struct schema), rustc with the wasm32 standard library (the Rust guest
+# is committed; its build is checked where the toolchain is).
+TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
-setup: setup-python setup-wasmer setup-js
+.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains conformance test lint guests \
+	check-guests clean
+
+setup: setup-python setup-wasmer setup-js setup-toolchains
 
 setup-python: $(STAMP)
 
@@ -44,6 +50,17 @@ setup-js:
 	if ! command -v npm >/dev/null; then echo "setup: no npm; bun and deno will be skipped"; exit 0; fi; \
 	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $(JS_STAMP) \
 	|| echo "setup: npm ci failed; bun and deno will be skipped"
+
+# Without root or apt, the layout property is skipped, saying there is no compiler.
+setup-toolchains:
+	@if printf 'int f(void){return 1;}' | clang --target=wasm32-wasi -nostartfiles -Wl,--no-entry \
+	     -x c - -o /dev/null 2>/dev/null && [ -x /usr/bin/rustc ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "setup: installing $(TOOLCHAIN_PACKAGES)"; \
+	  (apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1)) \
+	  || echo "setup: apt-get could not install the toolchains; compiled guests will be skipped"; \
+	else echo "setup: no root or apt-get; compiled-guest properties need clang for wasm32"; fi
 
 # Every runtime that loads here, default profile; writes reports/latest/.
 conformance: setup

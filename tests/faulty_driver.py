@@ -16,6 +16,8 @@ fault is right. FAULT is one of:
 - big-endian:     host reads and writes of 2, 4 or 8 bytes reverse their byte order, as a host
                   that encodes scalars big-endian would
 - float-bits:     float call results come back with their lowest bit flipped
+- zeroed-reuse:   a block an allocator export (alloc, c_malloc) returns is zero-filled, as a
+                  binding that "helpfully" zeroes allocations would
 - signed-grow:    the guest's memory.grow result is reported as the old size for a delta
                   past the limit (as a runtime that read the delta as signed would)
 - segfault:       the driver process dies of SIGSEGV on any call
@@ -34,8 +36,8 @@ import wasmtime
 from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
-FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
-          "sticky-instance", "dirty-grow", "signed-grow", "big-endian", "float-bits", "segfault", "hang")
+FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
+          "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -99,6 +101,12 @@ class FaultyDriver(WasmtimeDriver):
             time.sleep(3600)
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
+        if self.fault == "zeroed-reuse" and func in ("alloc", "c_malloc"):
+            results = super().call(func, args)
+            block, size = results[0][1], args[0][1]
+            if block:
+                super().write(block, bytes(size))
+            return results
         if self.fault == "float-bits":
             results = super().call(func, args)
             return [(t, v ^ 1) if t in ("f32", "f64") else (t, v) for t, v in results]

@@ -1,0 +1,30 @@
+"""A pytest plugin that swaps one host-side helper for a naive one, to show a property catches it.
+
+    NAIVE_HOST=zero-init  pytest -p naive_host ...   # text read by stripping zero padding
+    NAIVE_HOST=surrogates pytest -p naive_host ...   # UTF-8 encoding that lets lone surrogates through
+
+Loaded before the suite's modules import the helpers, so they get the naive one.
+"""
+
+from __future__ import annotations
+
+import os
+
+import conformance.text
+
+
+def _zero_padded_text(block: bytes, length: int) -> str:
+    # Assumes the block was zero before the text went in: ignores the length.
+    return bytes(block).rstrip(b"\0").decode("utf-8", "replace")
+
+
+def _surrogates_pass(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+_NAIVE = {"zero-init": ("text_from_block", _zero_padded_text),
+          "surrogates": ("encode_utf8", _surrogates_pass)}
+
+if os.environ.get("NAIVE_HOST") in _NAIVE:
+    name, fn = _NAIVE[os.environ["NAIVE_HOST"]]
+    setattr(conformance.text, name, fn)
