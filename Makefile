@@ -57,8 +57,8 @@ setup-toolchains:
 	     -x c - -o /dev/null 2>/dev/null && [ -x /usr/bin/rustc ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "setup: installing $(TOOLCHAIN_PACKAGES)"; \
-	  (apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1 || \
-	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1)) \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1)) \
 	  || echo "setup: apt-get could not install the toolchains; compiled guests will be skipped"; \
 	else echo "setup: no root or apt-get; compiled-guest properties need clang for wasm32"; fi
 
