@@ -6,12 +6,15 @@ Installed as ``conformance.strategies``::
 """
 
 from ._bytes import byte_arrays, out_of_bounds_spans, placements
+from ._structs import struct_schemas, struct_values
 from ._text import unencodable_texts, utf8_texts
 
 __all__ = [
     "byte_arrays",
     "out_of_bounds_spans",
     "placements",
+    "struct_schemas",
+    "struct_values",
     "unencodable_texts",
     "utf8_texts",
 ]

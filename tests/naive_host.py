@@ -2,6 +2,7 @@
 
     NAIVE_HOST=zero-init  pytest -p naive_host ...   # text read by stripping zero padding
     NAIVE_HOST=surrogates pytest -p naive_host ...   # UTF-8 encoding that lets lone surrogates through
+    NAIVE_HOST=no-padding pytest -p naive_host ...   # a layout engine that never pads for alignment
 
 Loaded before the suite's modules import the helpers, so they get the naive one.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import conformance.layout
 import conformance.text
 
 
@@ -22,9 +24,15 @@ def _surrogates_pass(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-_NAIVE = {"zero-init": ("text_from_block", _zero_padded_text),
-          "surrogates": ("encode_utf8", _surrogates_pass)}
+def _no_padding(n: int, align: int) -> int:
+    # The wrong padding rule: fields and the struct's end are never rounded up to an alignment.
+    return n
+
+
+_NAIVE = {"zero-init": (conformance.text, "text_from_block", _zero_padded_text),
+          "surrogates": (conformance.text, "encode_utf8", _surrogates_pass),
+          "no-padding": (conformance.layout, "_round_up", _no_padding)}
 
 if os.environ.get("NAIVE_HOST") in _NAIVE:
-    name, fn = _NAIVE[os.environ["NAIVE_HOST"]]
-    setattr(conformance.text, name, fn)
+    module, name, fn = _NAIVE[os.environ["NAIVE_HOST"]]
+    setattr(module, name, fn)

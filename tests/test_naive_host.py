@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 @pytest.mark.parametrize(("naive", "prop"), [
     ("zero-init", "test_ownership.py::test_a_host_helper_does_not_assume_fresh_blocks_are_zero"),
     ("surrogates", "test_strings.py::test_unencodable_text_is_refused_before_the_boundary"),
+    ("no-padding", "test_layout.py::test_engine_compiler_and_runtime_agree_on_layout"),
 ])
 def test_a_naive_host_helper_is_caught(naive: str, prop: str, tmp_path: Path) -> None:
     module, name = prop.split("::")
