@@ -18,6 +18,8 @@ fault is right. FAULT is one of:
 - float-bits:     float call results come back with their lowest bit flipped
 - zeroed-reuse:   a block an allocator export (alloc, c_malloc) returns is zero-filled, as a
                   binding that "helpfully" zeroes allocations would
+- no-free:        calls of the freeing exports (dealloc, c_free) are dropped, answered ok
+- misaligned-alloc: allocator exports (alloc, c_malloc, c_arena_alloc) answer their pointer + 1
 - signed-grow:    the guest's memory.grow result is reported as the old size for a delta
                   past the limit (as a runtime that read the delta as signed would)
 - segfault:       the driver process dies of SIGSEGV on any call
@@ -37,7 +39,8 @@ from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
-          "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "segfault", "hang")
+          "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
+          "misaligned-alloc", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -101,6 +104,10 @@ class FaultyDriver(WasmtimeDriver):
             time.sleep(3600)
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
+        if self.fault == "no-free" and func in ("dealloc", "c_free"):
+            return []
+        if self.fault == "misaligned-alloc" and func in ("alloc", "c_malloc", "c_arena_alloc"):
+            return [(t, (v + 1) & 0xFFFFFFFF) for t, v in super().call(func, args)]
         if self.fault == "zeroed-reuse" and func in ("alloc", "c_malloc"):
             results = super().call(func, args)
             block, size = results[0][1], args[0][1]
