@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
-from conformance.model import GUEST_MODELS, Mismatch, Verdict, check
+from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.runtimes import RuntimeSpec
 from conformance.script import Outcome, Script, ScriptResult, describe_op
 
@@ -133,10 +133,7 @@ def _against_reference(runtime: WasmRuntime, script: Script, outcomes: tuple[Out
     if reference.status != "ok":
         raise RuntimeError(f"the reference runtime {runtime.reference_id} could not run the script: "
                            f"{reference.status} {reference.detail}")
-    for index, (op, want, got) in enumerate(zip(script.ops, reference.outcomes, outcomes, strict=True)):
-        if not want.same_as(got):
-            return Verdict(Mismatch(index, op, (want,), got, f"what {runtime.reference_id} did"))
-    return Verdict()
+    return check_against(script, reference.outcomes, outcomes, runtime.reference_id)
 
 
 def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:

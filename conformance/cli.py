@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
-from conformance.model import GUEST_MODELS, Mismatch, Verdict, check
+from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
 from conformance.script import Outcome, Script, ScriptError, describe_op
 
@@ -83,10 +83,7 @@ def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tupl
         if result.status != "ok":
             raise SystemExit(f"error: the reference {REFERENCE} could not run it: {result.detail}")
         reference.append(result.outcomes)
-    for index, (op, want, got) in enumerate(zip(script.ops, reference[0], outcomes, strict=True)):
-        if not want.same_as(got):
-            return Verdict(Mismatch(index, op, (want,), got, f"what {REFERENCE} did"))
-    return Verdict()
+    return check_against(script, reference[0], outcomes, REFERENCE)
 
 
 def runtimes(args: argparse.Namespace) -> int:

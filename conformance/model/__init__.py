@@ -1,7 +1,8 @@
 """The reference model: linear memory and the guests' exports, written in Python from the spec."""
 
-from conformance.model.check import Checker, Mismatch, Verdict, check
+from conformance.model.check import Checker, Mismatch, Verdict, check, check_against
 from conformance.model.guests import GUEST_MODELS, GuestModel
 from conformance.model.memory import Memory, ModelTrap
 
-__all__ = ["GUEST_MODELS", "Checker", "GuestModel", "Memory", "Mismatch", "ModelTrap", "Verdict", "check"]
+__all__ = ["GUEST_MODELS", "Checker", "GuestModel", "Memory", "Mismatch", "ModelTrap", "Verdict", "check",
+           "check_against"]

@@ -300,3 +300,12 @@ def check(script: Script, outcomes: Sequence[Outcome]) -> Verdict:
         if choice and choice not in verdict.choices:
             verdict.choices.append(choice)
     return verdict
+
+
+def check_against(script: Script, expected: Sequence[Outcome], outcomes: Sequence[Outcome],
+                  source: str) -> Verdict:
+    """Compare ``outcomes`` with another runtime's (``source``), operation by operation."""
+    for index, (op, want, got) in enumerate(zip(script.ops, expected, outcomes, strict=True)):
+        if not want.same_as(got):
+            return Verdict(Mismatch(index, op, (want,), got, f"what {source} did"))
+    return Verdict()
