@@ -22,7 +22,7 @@ call. :meth:`GuestField.to_wasm` and :meth:`GuestField.from_wasm` convert
 between those and :mod:`conformance.layout` values.
 
 :func:`compile_guest` compiles with ``clang --target=wasm32`` (freestanding,
-no libc, ``-O2``, ``--no-entry``, ``--strip-all``), or ``python -m ziglang cc
+no libc, ``-O1``, ``--no-entry``, ``--strip-all``), or ``python -m ziglang cc
 --target=wasm32-freestanding`` when there is no such clang, and caches the
 result in ``cache_dir`` under the sha256 of the C source, the compiler's
 version and the flags. Compiling is deterministic: the same schema and
@@ -66,7 +66,7 @@ WasmType = Literal["i32", "i64"]
 
 # Flags shared by both compilers; the target comes first and differs.
 FLAGS: Final = (
-    "-std=c11", "-O2", "-ffreestanding", "-nostdlib", "-Wall",
+    "-std=c11", "-O1", "-ffreestanding", "-nostdlib", "-Wall",
     "-Wl,--no-entry", "-Wl,--strip-all",
 )
 _TIMEOUT: Final = 300.0  # the first `zig cc` builds its caches

@@ -6,7 +6,7 @@ Installed as ``conformance.strategies``::
 """
 
 from ._bytes import byte_arrays, out_of_bounds_spans, placements
-from ._structs import struct_schemas, struct_values
+from ._structs import struct_schemas, struct_schemas_with_values, struct_values
 from ._text import unencodable_texts, utf8_texts
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "out_of_bounds_spans",
     "placements",
     "struct_schemas",
+    "struct_schemas_with_values",
     "struct_values",
     "unencodable_texts",
     "utf8_texts",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -28,13 +28,14 @@ assert sorted(_KIND_ORDER) == sorted(SCALAR_KINDS)
 _FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 _REST = "abcdefghijklmnopqrstuvwxyz0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ALIGNS = (1, 2, 4, 8, 16, 32)
-_IDENTIFIERS = st.builds(
-    str.__add__, st.sampled_from(_FIRST), st.text(_REST, max_size=9)
-).filter(is_c_identifier)
+_IDENTIFIERS = (
+    st.tuples(st.sampled_from(_FIRST), st.text(_REST, max_size=9)).map("".join).filter(is_c_identifier)
+)
 _OPTIONAL_ALIGNS = st.one_of(st.none(), st.sampled_from(_ALIGNS))
 _KINDS = st.sampled_from(_KIND_ORDER).map(Scalar)
 # What a field (or an array element) is: scalars twice as often as the others; shrinks to "scalar".
 _SHAPES = st.sampled_from(("scalar", "scalar", "array", "struct"))
+_MORE = st.sampled_from((False, True, True, True))  # another field? Shrinks to no.
 
 
 @cache
@@ -62,37 +63,80 @@ class _Draw:
         self.budget = max_leaves  # scalars still allowed
         self.struct_names: set[str] = set()
 
-    def type(self, depth: int, in_array: bool) -> tuple[Type, int]:
-        """A type and its number of leaves (at most the budget, which it does not spend)."""
+    def type(self, depth: int, in_array: bool, values: bool) -> tuple[Type, int, Any]:
+        """A type, its number of leaves (at most the budget, which it does not spend) and,
+        for a struct drawn with ``values``, its value (else None)."""
         shape = self.draw(_SHAPES)
         if shape == "struct" and depth > 0:
             saved = self.budget
-            s = self.struct(depth - 1)
+            s, value = self.struct(depth - 1, values and not in_array)
             used = saved - self.budget
             self.budget = saved
-            return s, used
+            return s, used, value
         if shape == "array" and not in_array:
-            element, n = self.type(depth, in_array=True)
+            element, n, _ = self.type(depth, in_array=True, values=False)
             count = self.draw(_counts(max(1, min(self.max_count, self.budget // n))))
-            return Array(element, count), n * count
-        return self.draw(_KINDS), 1
+            return Array(element, count), n * count, None
+        return self.draw(_KINDS), 1, None
 
-    def struct(self, depth: int) -> Struct:
+    def field(self, depth: int, names: set[str], values: bool) -> tuple[Field, Any]:
+        """A field, and its value if ``values`` (drawn right after it, so that they shrink together)."""
+        name = _fresh(self.draw(_IDENTIFIERS), names)
+        ftype, n, value = self.type(depth, in_array=False, values=values)
+        self.budget -= n
+        f = Field(name, ftype, self.draw(_OPTIONAL_ALIGNS))
+        if values and value is None:
+            value = self.draw(_values(ftype))
+        return f, value
+
+    def struct(self, depth: int, values: bool) -> tuple[Struct, StructValue | None]:
         name = _fresh(self.draw(_IDENTIFIERS), self.struct_names)
-        field_names: set[str] = set()
+        names: set[str] = set()
         fields: list[Field] = []
-        wanted = self.draw(_counts(self.max_fields))
-        while len(fields) < wanted and self.budget > 0:
-            fname = _fresh(self.draw(_IDENTIFIERS), field_names)
-            ftype, n = self.type(depth, in_array=False)
-            self.budget -= n
-            fields.append(Field(fname, ftype, self.draw(_OPTIONAL_ALIGNS)))
-        return Struct(name, tuple(fields), self.draw(st.booleans()), self.draw(_OPTIONAL_ALIGNS))
+        value: StructValue = {}
+        while len(fields) < self.max_fields and self.budget > 0:
+            got = self.draw(_field_block(self, depth, names, values, first=not fields))
+            if got is None:
+                break
+            fields.append(got[0])
+            value[got[0].name] = got[1]
+        schema = Struct(name, tuple(fields), self.draw(st.booleans()), self.draw(_OPTIONAL_ALIGNS))
+        return schema, value if values else None
+
+
+@st.composite
+def _field_block(
+    draw: st.DrawFn, state: _Draw, depth: int, names: set[str], values: bool, first: bool
+) -> tuple[Field, Any] | None:
+    """Whether there is another field, and that field, as one span of choices.
+
+    As ``st.lists`` draws an element: the shrinker deletes a field by deleting
+    its span, and "no more fields" is where it shrinks to.
+    """
+    if not draw(_MORE) and not first:
+        return None
+    return state.field(depth, names, values)
+
+
+def _check_limits(max_fields: int, max_depth: int, max_count: int, max_leaves: int) -> None:
+    for name, value, low in (("max_fields", max_fields, 1), ("max_depth", max_depth, 0),
+                             ("max_count", max_count, 1), ("max_leaves", max_leaves, 1)):
+        if type(value) is not int or value < low:
+            raise InvalidArgument(f"{name} must be an int >= {low}, got {value!r}")
 
 
 @st.composite
 def _schemas(draw: st.DrawFn, max_fields: int, max_depth: int, max_count: int, max_leaves: int) -> Struct:
-    return _Draw(draw, max_fields, max_count, max_leaves).struct(max_depth)
+    return _Draw(draw, max_fields, max_count, max_leaves).struct(max_depth, values=False)[0]
+
+
+@st.composite
+def _schemas_with_values(
+    draw: st.DrawFn, max_fields: int, max_depth: int, max_count: int, max_leaves: int
+) -> tuple[Struct, StructValue]:
+    schema, value = _Draw(draw, max_fields, max_count, max_leaves).struct(max_depth, values=True)
+    assert value is not None
+    return schema, value
 
 
 def struct_schemas(
@@ -113,11 +157,22 @@ def struct_schemas(
     Shrinks towards a single ``i8`` field named ``a``: fewer fields, scalar
     fields, small kinds, short arrays, no attributes.
     """
-    for name, value, low in (("max_fields", max_fields, 1), ("max_depth", max_depth, 0),
-                             ("max_count", max_count, 1), ("max_leaves", max_leaves, 1)):
-        if type(value) is not int or value < low:
-            raise InvalidArgument(f"{name} must be an int >= {low}, got {value!r}")
+    _check_limits(max_fields, max_depth, max_count, max_leaves)
     return _schemas(max_fields, max_depth, max_count, max_leaves)
+
+
+def struct_schemas_with_values(
+    *, max_fields: int = 6, max_depth: int = 2, max_count: int = 4, max_leaves: int = 64
+) -> st.SearchStrategy[tuple[Struct, StructValue]]:
+    """``(schema, value)``: a schema as :func:`struct_schemas` draws it and a value as :func:`struct_values`.
+
+    Each field's value is drawn right after the field, so a failing example
+    shrinks better than with ``struct_values(schema)`` drawn afterwards: the
+    shrinker can delete a field together with its value, which it cannot do
+    when the values are drawn in a second phase.
+    """
+    _check_limits(max_fields, max_depth, max_count, max_leaves)
+    return _schemas_with_values(max_fields, max_depth, max_count, max_leaves)
 
 
 @cache
@@ -150,7 +205,7 @@ def _float_bits(width: int) -> st.SearchStrategy[int]:
     return st.one_of(st.integers(0, (1 << width) - 1), st.sampled_from(special), nans)
 
 
-@cache
+@lru_cache(maxsize=4096)  # keyed by type: bounded, as a session draws many schemas
 def _values(t: Type) -> st.SearchStrategy[Any]:
     if isinstance(t, Scalar):
         if t.kind == "f32":
