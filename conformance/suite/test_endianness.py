@@ -90,7 +90,7 @@ def test_guest_loads_the_hosts_little_endian_bytes(wasm_runtime: WasmRuntime,
     assert outcomes[2].value == (wire(kind, bits),)
 
 
-@given(kind=st.sampled_from(["f32", "f64"]), data=st.data(), addr=st.integers(0, MEMORY - 8))
+@given(kind=st.sampled_from(["f32", "f64"]), data=st.data(), addr=st.integers(0, MEMORY - 16))
 @example(kind="f32", data=None, addr=0)
 def test_signalling_nan_bits_survive_memory(wasm_runtime: WasmRuntime, kind: str,
                                             data: st.DataObject | None, addr: int) -> None:
