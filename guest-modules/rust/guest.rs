@@ -1,4 +1,4 @@
-//! Rust guest: the seed's boundary idioms (docs: /work/shared/seed/linear-memory.md).
+//! Rust guest: the seed's boundary idioms (alloc and dealloc on Vec, get_greeting, a #[repr(C)] Point).
 //!
 //! Built by guest-modules/build_native.py for wasm32-unknown-unknown as a
 //! cdylib with `-C panic=abort`; the module has no imports. Memory comes from
