@@ -154,7 +154,7 @@ class DriverProcess:
             return ScriptResult("unavailable", detail=str(exc))
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
-        target = module or module_of(script.guest, script.module)
+        target = module or module_of(script.guest, script.module, script.wat)
         request = {"id": self._next_id, "module": target.to_wire(), "ops": script.to_json()["ops"]}
         began = time.monotonic()
         try:

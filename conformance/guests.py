@@ -19,6 +19,8 @@ class Guest:
     name: str
     path: Path
     sha256: str
+    inline: bytes | None = None
+    """the module's bytes, for a module generated from text (it has no file)"""
 
     @property
     def wat(self) -> Path:
@@ -26,7 +28,36 @@ class Guest:
 
     def to_wire(self) -> dict[str, str]:
         """How a request names the module (see docs/protocol.md)."""
+        if self.inline is not None:
+            return {"name": self.name, "hex": self.inline.hex(), "sha256": self.sha256}
         return {"name": self.name, "path": str(self.path), "sha256": self.sha256}
+
+
+class ModuleTextError(ValueError):
+    """A module's text that cannot be assembled (or no assembler here)."""
+
+
+@cache
+def assemble(wat: str) -> bytes:
+    """The binary of a module's text, by wasmtime's ``wat2wasm`` (deterministic).
+
+    It parses and encodes without validating, so a module the spec rejects (a
+    memory of 65537 pages) assembles, and each runtime is asked to load it.
+    """
+    try:
+        import wasmtime
+    except ImportError as exc:
+        raise ModuleTextError("assembling module text needs the wasmtime package "
+                              "(pip install 'wasm-memory-conformance[runtimes]')") from exc
+    try:
+        return bytes(wasmtime.wat2wasm(wat))
+    except Exception as exc:  # wasmtime.WasmtimeError: a syntax error in generated text
+        raise ModuleTextError(f"module text does not assemble: {str(exc).splitlines()[0]}") from exc
+
+
+def inline_guest(name: str, wat: str) -> Guest:
+    wasm = assemble(wat)
+    return Guest(name, Path(f"<{name}>"), hashlib.sha256(wasm).hexdigest(), wasm)
 
 
 @cache
@@ -39,8 +70,10 @@ def guest(name: str) -> Guest:
     return Guest(name, path, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
-def module_of(guest_name: str, module_path: str = "") -> Guest:
-    """The module a script runs: a committed guest, or the file ``module_path`` names."""
+def module_of(guest_name: str, module_path: str = "", wat: str = "") -> Guest:
+    """The module a script runs: a committed guest, the file ``module_path`` names, or ``wat``."""
+    if wat:
+        return inline_guest(guest_name, wat)
     if not module_path:
         return guest(guest_name)
     path = Path(module_path)

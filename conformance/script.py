@@ -240,15 +240,18 @@ class Script:
     note: str = ""
     module: str = ""
     """the path of the module, for a guest that is not one of guest-modules/ (a compiled one)"""
+    wat: str = ""
+    """the module's text, for a module generated per example: the script then carries all it
+    needs, and a saved counterexample replays anywhere"""
 
     def __post_init__(self) -> None:
         if not self.ops or not isinstance(self.ops[0], Instantiate):
             raise ScriptError("a script starts with (instantiate)")
 
     @classmethod
-    def of(cls, guest: str, ops: Iterable[Op], note: str = "", module: str = "") -> Script:
+    def of(cls, guest: str, ops: Iterable[Op], note: str = "", module: str = "", wat: str = "") -> Script:
         """A script that instantiates ``guest`` and then runs ``ops``."""
-        return cls(guest, (Instantiate(), *ops), note, module)
+        return cls(guest, (Instantiate(), *ops), note, module, wat)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"guest": self.guest, "ops": [op_to_json(op) for op in self.ops]}
@@ -256,13 +259,15 @@ class Script:
             out["note"] = self.note
         if self.module:
             out["module"] = self.module
+        if self.wat:
+            out["wat"] = self.wat
         return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Script:
         try:
             return cls(str(obj["guest"]), tuple(op_from_json(o) for o in obj["ops"]),
-                       str(obj.get("note", "")), str(obj.get("module", "")))
+                       str(obj.get("note", "")), str(obj.get("module", "")), str(obj.get("wat", "")))
         except (KeyError, TypeError) as exc:
             raise ScriptError(f"not a script: {exc}") from exc
 

@@ -300,3 +300,12 @@ SCALARS = GuestModel(
 )
 
 GUEST_MODELS: dict[str, GuestModel] = {g.name: g for g in (BYTES, STRINGS, SCALARS)}
+"""Every guest the model knows, by name. Models of other guests live in modules of their own
+beside this one, each registering its guests with :func:`register`, imported by the package."""
+
+
+def register(*models: GuestModel) -> None:
+    for model in models:
+        if model.name in GUEST_MODELS and GUEST_MODELS[model.name] is not model:
+            raise ValueError(f"two models of guest {model.name!r}")
+        GUEST_MODELS[model.name] = model
