@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.driver_process import DriverProcess
 from conformance.model import check
 from conformance.model.guests import GUEST_MODELS
+from conformance.model.memory import MAX_PAGES_32, Memory, PagedBytes
 from conformance.runtimes import BUILTIN
 from conformance.script import PAGE_SIZE, Call, Grow, Outcome, Read, Script, Size, Value, Write
 
@@ -77,3 +80,51 @@ def test_host_access_past_the_end_must_be_refused() -> None:
 def test_a_short_answer_is_a_mismatch() -> None:
     verdict = check(Script.of("bytes", [Size()]), [Outcome.ok()])
     assert verdict.mismatch is not None and "answered 1 outcomes" in verdict.mismatch.describe()
+
+
+# --- the paged byte vector behind the model's memory ---------------------------
+
+_spans = st.tuples(st.integers(0, 3 * PAGE_SIZE), st.integers(0, 200))
+
+
+@given(ops=st.lists(st.one_of(
+    st.tuples(st.just("write"), _spans, st.binary(min_size=1, max_size=200)),
+    st.tuples(st.just("grow"), st.integers(0, 2), st.just(b"")),
+    st.tuples(st.just("clone"), st.just((0, 0)), st.just(b"")),
+), max_size=30))
+def test_paged_bytes_behave_like_a_bytearray(ops: list[tuple[str, object, bytes]]) -> None:
+    """Writes, grows and copy-on-write clones agree with a plain bytearray, byte for byte."""
+    paged, plain = PagedBytes(PAGE_SIZE), bytearray(PAGE_SIZE)
+    clones: list[tuple[PagedBytes, bytes]] = []
+    for kind, arg, data in ops:
+        if kind == "write":
+            assert isinstance(arg, tuple)
+            addr = arg[0] % (len(plain) + 1)
+            data = data[:len(plain) - addr]
+            paged[addr:addr + len(data)] = data
+            plain[addr:addr + len(data)] = data
+        elif kind == "grow":
+            assert isinstance(arg, int)
+            paged.grow_by(arg * PAGE_SIZE)
+            plain.extend(bytes(arg * PAGE_SIZE))
+        else:
+            clones.append((paged.copy(), bytes(plain)))
+        assert len(paged) == len(plain)
+    assert bytes(paged) == bytes(plain)
+    for clone, then in clones:
+        assert bytes(clone) == then  # later writes to the original never reach a clone
+    for addr in (0, PAGE_SIZE - 1, len(plain) - 1):
+        assert paged[addr] == plain[addr]
+        assert paged[addr:addr + 3] == bytes(plain[addr:addr + 3])
+
+
+def test_a_memory_of_4_gib_costs_only_the_pages_written() -> None:
+    memory = Memory.of_pages(1)
+    assert memory.grow(MAX_PAGES_32 - 1) == 1
+    memory.store(MAX_PAGES_32 * PAGE_SIZE - 8, 0x0102030405060708, 8)
+    assert memory.load(MAX_PAGES_32 * PAGE_SIZE - 8, 8) == 0x0102030405060708
+    assert memory.load8(3 * PAGE_SIZE) == 0
+    assert memory.data.touched_pages() == 1
+    assert memory.grow(1) is None
+    memory64 = Memory.of_pages(1, address64=True)
+    assert memory64.grow(MAX_PAGES_32) == 1 and memory64.pages == MAX_PAGES_32 + 1

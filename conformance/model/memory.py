@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.script import PAGE_SIZE
 
@@ -19,14 +20,117 @@ class ModelTrap(Exception):
         self.detail = detail
 
 
+MAX_PAGES_64 = 1 << 48
+"""A 64-bit memory (memory64) holds at most 2**48 pages: 2**64 bytes."""
+
+_ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+class PagedBytes:
+    """A byte vector stored page by page, where pages never written read as zero.
+
+    It behaves like the ``bytearray`` the model once used (``len``, indexing and
+    slicing with step 1, slice assignment of the same length, ``bytes()``), but a
+    memory grown to 4 GiB costs only the pages written. A copy shares its pages
+    with the original until either writes one (copy on write): the model clones
+    an instance for every call.
+    """
+
+    __slots__ = ("_len", "_owned", "_pages")
+
+    def __init__(self, length: int = 0) -> None:
+        self._len = length
+        self._pages: dict[int, bytearray] = {}
+        self._owned: set[int] = set()
+
+    def __len__(self) -> int:
+        return self._len
+
+    def copy(self) -> PagedBytes:
+        other = PagedBytes(self._len)
+        other._pages = dict(self._pages)
+        self._owned = set()  # every page is now shared: whoever writes it first copies it
+        return other
+
+    def grow_by(self, n: int) -> None:
+        self._len += n
+
+    def _page(self, index: int) -> bytearray:
+        """Page ``index``, writable by this vector alone."""
+        if index not in self._owned:
+            self._pages[index] = bytearray(self._pages.get(index, _ZERO_PAGE))
+            self._owned.add(index)
+        return self._pages[index]
+
+    def _span(self, key: slice) -> tuple[int, int]:
+        start, stop, step = key.indices(self._len)
+        if step != 1:
+            raise ValueError("PagedBytes slices have step 1")
+        return start, max(start, stop)
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop = self._span(key)
+            out = bytearray()
+            while start < stop:
+                index, at = divmod(start, PAGE_SIZE)
+                take = min(stop - start, PAGE_SIZE - at)
+                page = self._pages.get(index)
+                out += page[at:at + take] if page is not None else bytes(take)
+                start += take
+            return bytes(out)
+        if key < 0:
+            key += self._len
+        if not 0 <= key < self._len:
+            raise IndexError(key)
+        page = self._pages.get(key // PAGE_SIZE)
+        return page[key % PAGE_SIZE] if page is not None else 0
+
+    def __setitem__(self, key: int | slice, value: Any) -> None:
+        if isinstance(key, slice):
+            start, stop = self._span(key)
+            data = bytes(value)
+            if len(data) != stop - start:
+                raise ValueError(f"PagedBytes cannot change length: {len(data)} bytes into {stop - start}")
+            done = 0
+            while start < stop:
+                index, at = divmod(start, PAGE_SIZE)
+                take = min(stop - start, PAGE_SIZE - at)
+                self._page(index)[at:at + take] = data[done:done + take]
+                start += take
+                done += take
+            return
+        if key < 0:
+            key += self._len
+        if not 0 <= key < self._len:
+            raise IndexError(key)
+        self._page(key // PAGE_SIZE)[key % PAGE_SIZE] = value
+
+    def __bytes__(self) -> bytes:
+        return self[0:self._len]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PagedBytes | bytes | bytearray):
+            return len(self) == len(other) and bytes(self) == bytes(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def touched_pages(self) -> int:
+        """How many pages hold data (for the model's own memory use)."""
+        return len(self._pages)
+
+
 @dataclass(slots=True)
 class Memory:
-    data: bytearray
+    data: PagedBytes
     maximum: int | None = None
+    address64: bool = False
+    """a memory64 memory: i64 addresses, up to 2**48 pages"""
 
     @classmethod
-    def of_pages(cls, pages: int, maximum: int | None = None) -> Memory:
-        return cls(bytearray(pages * PAGE_SIZE), maximum)
+    def of_pages(cls, pages: int, maximum: int | None = None, *, address64: bool = False) -> Memory:
+        return cls(PagedBytes(pages * PAGE_SIZE), maximum, address64)
 
     @property
     def pages(self) -> int:
@@ -34,8 +138,9 @@ class Memory:
 
     @property
     def limit(self) -> int:
-        """The most pages a grow may reach: the declared maximum, else 4 GiB."""
-        return MAX_PAGES_32 if self.maximum is None else min(self.maximum, MAX_PAGES_32)
+        """The most pages a grow may reach: the declared maximum, else 4 GiB (2**64 bytes for memory64)."""
+        cap = MAX_PAGES_64 if self.address64 else MAX_PAGES_32
+        return cap if self.maximum is None else min(self.maximum, cap)
 
     def in_bounds(self, addr: int, length: int) -> bool:
         return 0 <= addr and addr + length <= len(self.data)
@@ -45,7 +150,7 @@ class Memory:
         old = self.pages
         if delta < 0 or old + delta > self.limit:
             return None
-        self.data.extend(bytes(delta * PAGE_SIZE))
+        self.data.grow_by(delta * PAGE_SIZE)
         return old
 
     # guest accesses: the effective address is an i32 plus a static offset,
@@ -86,7 +191,7 @@ class Memory:
         self.data[addr:addr + 4] = (value & 0xFFFF_FFFF).to_bytes(4, "little")
 
     def copy(self) -> Memory:
-        return Memory(bytearray(self.data), self.maximum)
+        return Memory(self.data.copy(), self.maximum, self.address64)
 
 
 @dataclass(slots=True)
