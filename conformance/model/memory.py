@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from conformance.script import PAGE_SIZE
 
@@ -68,7 +68,13 @@ class PagedBytes:
             raise ValueError("PagedBytes slices have step 1")
         return start, max(start, stop)
 
-    def __getitem__(self, key: int | slice) -> Any:
+    @overload
+    def __getitem__(self, key: int) -> int: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> bytes: ...
+
+    def __getitem__(self, key: int | slice) -> int | bytes:
         if isinstance(key, slice):
             start, stop = self._span(key)
             out = bytearray()
