@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
+from conformance.probes import Features
 from conformance.runtimes import RuntimeSpec
 from conformance.script import Outcome, Script, ScriptResult, describe_op
 
@@ -59,6 +60,10 @@ class WasmRuntime:
     reference: Callable[[Script], ScriptResult] | None = None
     """runs a script on the reference runtime, for guests the model does not know"""
     reference_id: str = REFERENCE
+    profile: str = "default"
+    """the run's settings profile (quick, default, thorough)"""
+    features: Features | None = None
+    """what the probes found (set by the fixture)"""
 
     @property
     def id(self) -> str:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.driver_process import DriverProcess
-from conformance.script import PAGE_SIZE, Call, Outcome, Read, Script, Value, Write
+from conformance.script import PAGE_SIZE, Call, Grow, Outcome, Read, Script, Size, Value, Write
 
-FEATURES = ("bulk_memory", "multi_memory", "memory64")
+FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow")
 CAPACITY_STEPS = (16, 256, 4096, 16384, 32768, 65536)
 i32 = Value.i32
 
@@ -69,6 +69,9 @@ def probe(process: DriverProcess, capacity_cap: int) -> Features:
         "memory64": ("probe_memory64",
                      [Write(PAGE_SIZE - 1, b"\x05"), Call("load_u8", (Value.i64(PAGE_SIZE - 1),))],
                      [Outcome.ok(), Outcome.ok((i32(5),))]),
+        # the host API grows memory (wasm3's Python binding has no such call)
+        "host_grow": ("bytes", [Grow(1), Size(), Call("size")],
+                      [Outcome.ok(1), Outcome.ok(2 * PAGE_SIZE), Outcome.ok((i32(2),))]),
     }
     for feature, (guest, ops, expect) in checks.items():
         out.present[feature], out.detail[feature] = _ran(process, guest, ops, expect)

@@ -92,9 +92,54 @@ class Report:
                        for g in all_guests()],
             "results": [_drop_empty(asdict(r)) for r in self.results],
             "choices": self.choices,
+            "memory_edges": self.memory_edges(),
             "warnings": self.warnings,
             "summary": self.summary(),
         }
+
+    def memory_edges(self) -> dict[str, dict[str, Any]]:
+        """Per runtime: what its views do across a grow, how far it grows, its memory features."""
+        out: dict[str, dict[str, Any]] = {}
+        for rec in self.runtimes.values():
+            if not rec.available:
+                continue
+            feats = rec.probes.get("features", {})
+            pages, cap = rec.probes.get("max_pages"), rec.probes.get("max_pages_probed_up_to")
+            if pages is None:
+                capacity = "not measured"
+            else:
+                capacity = f"{pages} pages ({pages * 64 // 1024} MiB)"
+                capacity += (f", the probe's cap in this profile: {cap}" if cap and pages >= cap
+                             else ", refused beyond")
+            out[rec.id] = {
+                "views_across_a_grow": self._view_class(rec.id),
+                "capacity": capacity,
+                "memory64": _support(self, rec.id, feats, "memory64", "test_growth.py::test_memory64_"),
+                "multi_memory": _support(self, rec.id, feats, "multi_memory", "test_multi_memory.py::"),
+                "bulk_memory": _support(self, rec.id, feats, "bulk_memory", "test_bulk.py::"),
+                "host_grow": "yes" if feats.get("host_grow") else "no",
+                "after_a_trap": ("needs a new instance" if any(
+                    "instance not callable after a trap" in c.get(rec.id, []) for c in self.choices.values())
+                    else "keeps working"),
+            }
+        return out
+
+    def _view_class(self, runtime: str) -> str:
+        result = next((r for r in self.results
+                       if r.property == VIEWS_PROPERTY and r.runtime == runtime), None)
+        if result is None or result.outcome == "skip":
+            return "not checked"
+        if result.outcome != "pass":
+            return f"{result.outcome}: {result.reason or result.got or ''}".rstrip(": ")
+        chosen = set(self.choices.get(VIEWS_PROPERTY, {}).get(runtime, []))
+        kinds = []
+        if "view detached by grow" in chosen:
+            kinds.append("detached by every grow (byteLength 0)")
+        if "view still shows live memory after grow" in chosen or "view follows grow" in chosen:
+            length = ("its length follows the grow" if "view follows grow" in chosen
+                      else "keeps the length it had")
+            kinds.append(f"live: shows current memory, {length}")
+        return "; ".join(kinds) or "live (no grow moved it)"
 
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -148,6 +193,12 @@ class Report:
                 if pages is not None and pages >= cap:
                     reached += f", the probe's cap ({cap} pages)"
                 lines.append(f"| {rec.id} | " + " | ".join(row) + f" | {reached} |")
+        edges = data["memory_edges"]
+        if edges:
+            lines += ["", "## Memory at its edges, per runtime", ""]
+            for runtime, facts in edges.items():
+                lines += [f"### {runtime}", ""] + [
+                    f"- {key.replace('_', ' ')}: {_cell(str(value))}" for key, value in facts.items()] + [""]
         cells: dict[tuple[str, str], Result] = {(r.property, r.runtime): r for r in self.results}
         properties = list(dict.fromkeys(r.property for r in self.results))
         lines += ["", "## Properties", "",
@@ -189,6 +240,19 @@ class Report:
         for g in data["guests"]:
             lines.append(f"| {g['name']} | `{g['sha256']}` | {g['bytes']} |")
         return "\n".join(lines) + "\n"
+
+
+VIEWS_PROPERTY = "test_growth.py::test_views_across_a_grow"
+
+
+def _support(report: Report, runtime: str, feats: dict[str, Any], feature: str, prefix: str) -> str:
+    """yes / no from the probe, and whether its properties passed here."""
+    if not feats.get(feature):
+        return "no"
+    outcomes = {r.outcome for r in report.results if r.runtime == runtime and r.property.startswith(prefix)}
+    if outcomes - {"pass", "skip"}:
+        return "loads, but diverges (" + ", ".join(sorted(outcomes - {"pass", "skip"})) + ")"
+    return "yes" if "pass" in outcomes else "yes (not checked in this run)"
 
 
 def _cell(text: str) -> str:

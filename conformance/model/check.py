@@ -32,6 +32,8 @@ from conformance.script import (
 )
 
 U32 = 0xFFFF_FFFF
+RESOURCE_PAGES = 16384
+"""An initial memory above this many pages (1 GiB) may be refused for lack of resources."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,16 @@ class Checker:
 
     def alternatives(self, op: Op) -> list[Alternative]:
         if isinstance(op, Instantiate):
-            return [Alternative(Outcome.ok(), self._instantiate)]
+            if self.guest.invalid:
+                return [Alternative(Outcome.error("invalid-module", self.guest.invalid), self._no_instance)]
+            alts = [Alternative(Outcome.ok(), self._instantiate)]
+            if self.guest.pages > RESOURCE_PAGES:
+                # A valid module whose initial memory is large may be refused for lack of
+                # resources (the spec lets instantiation fail so); any error reason will do.
+                alts.append(Alternative(Outcome.error("resources"), self._no_instance,
+                                        "instantiation of a large memory refused",
+                                        lambda got: got.kind == "error"))
+            return alts
         inst = self.instance
         if inst is None:
             return [Alternative(Outcome.error("no-instance"), _nothing)]
@@ -133,6 +144,10 @@ class Checker:
                 return self._view_op(inst, op)
         raise TypeError(f"unknown operation {op!r}")
 
+    def _no_instance(self) -> None:
+        self.instance = None
+        self.views = {}
+
     def _instantiate(self) -> None:
         self.instance = self.guest.instantiate()
         self.views = {}
@@ -141,7 +156,8 @@ class Checker:
     def _host_grow(self, inst: Instance, delta: int) -> list[Alternative]:
         old = inst.memory.pages
         if delta < 0 or old + delta > inst.memory.limit:
-            return [Alternative(Outcome.error("grow-failed"), _nothing)]
+            return [Alternative(Outcome.error("grow-failed"), _nothing),
+                    Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow")]
 
         def grow() -> None:
             # Any successful grow, of 0 pages too, may detach views (the JS API
@@ -212,6 +228,9 @@ class Checker:
         if isinstance(op, ViewLength):
             if not stale:
                 return [Alternative(Outcome.ok(state.length), _nothing)]
+            if len(mem.data) == state.length:  # a grow of 0 pages: following and keeping look alike
+                return [Alternative(Outcome.ok(0), _nothing, "view detached by grow"),
+                        Alternative(Outcome.ok(state.length), _nothing)]
             return [
                 Alternative(Outcome.ok(0), _nothing, "view detached by grow"),
                 Alternative(Outcome.ok(len(mem.data)), _nothing, "view follows grow"),

@@ -7,7 +7,7 @@ loop leaves the same bytes in the model as in a correct runtime.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from conformance.model.memory import Instance, Memory
@@ -58,9 +58,12 @@ class GuestModel:
     data: tuple[tuple[int, bytes], ...] = ()
     globals: dict[str, int] = field(default_factory=dict)
     exports: dict[str, Export] = field(default_factory=dict)
+    address64: bool = False
+    invalid: str = ""
+    """why the spec rejects the module (it must not instantiate), or empty"""
 
     def instantiate(self) -> Instance:
-        memory = Memory.of_pages(self.pages, self.maximum)
+        memory = Memory.of_pages(self.pages, self.maximum, address64=self.address64)
         for addr, blob in self.data:
             memory.data[addr:addr + len(blob)] = blob
         return Instance(memory, dict(self.globals))
@@ -299,9 +302,36 @@ SCALARS = GuestModel(
     },
 )
 
-GUEST_MODELS: dict[str, GuestModel] = {g.name: g for g in (BYTES, STRINGS, SCALARS)}
+class _GuestModels(dict[str, GuestModel]):
+    """Guest models by name: the registered ones, and members of parametrised families
+    (``mem32-1-4``: a memory of 1 to 4 pages) made from their names on demand."""
+
+    def __init__(self, models: Iterable[GuestModel]) -> None:
+        super().__init__((m.name, m) for m in models)
+        self.families: list[Callable[[str], GuestModel | None]] = []
+
+    def __missing__(self, name: str) -> GuestModel:
+        for family in self.families:
+            model = family(name)
+            if model is not None:
+                return model
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        if super().__contains__(name):
+            return True
+        return isinstance(name, str) and any(family(name) is not None for family in self.families)
+
+
+GUEST_MODELS = _GuestModels((BYTES, STRINGS, SCALARS))
 """Every guest the model knows, by name. Models of other guests live in modules of their own
-beside this one, each registering its guests with :func:`register`, imported by the package."""
+beside this one, each registering its guests with :func:`register` (or a family of guests
+with :func:`register_family`), imported by the package."""
+
+
+def register_family(family: Callable[[str], GuestModel | None]) -> None:
+    """A family of guests: ``family(name)`` is the model of the guest called ``name``, or None."""
+    GUEST_MODELS.families.append(family)
 
 
 def register(*models: GuestModel) -> None:

@@ -620,6 +620,17 @@ function checkedView(session, name, addr, length) {
   return view.array;
 }
 
+// memory.grow takes a Number for a 32-bit memory and a BigInt for a memory64
+// one (the JS API's index type), and answers in the same kind.
+function growMemory(memory, delta) {
+  try {
+    return memory.grow(delta);
+  } catch (err) {
+    if (!(err instanceof TypeError) || !/BigInt/.test(err.message)) throw err;
+    return Number(memory.grow(BigInt(delta)));
+  }
+}
+
 var OPERATIONS = {
   write: function (session, op) {
     var addr = intField(op, 'addr');
@@ -646,10 +657,12 @@ var OPERATIONS = {
   },
 
   grow: function (session, op) {
-    var delta = intField(op, 'delta');
+    // A delta past 2**53 arrives as an inexact double: it is past any memory's
+    // limit, and the engine's own argument conversion is what this checks.
+    var delta = typeof op.delta === 'number' && op.delta > Number.MAX_SAFE_INTEGER ? op.delta : intField(op, 'delta');
     var memory = session.requireMemory();
     try {
-      return memory.grow(delta);
+      return growMemory(memory, delta);
     } catch (err) {
       // RangeError: past the maximum, or no memory for it. TypeError: a delta
       // that is no u32 (the API's [EnforceRange] refuses it). Both are the
