@@ -209,6 +209,9 @@ class Instance:
     grows: int = 0
     """successful memory.grow instructions so far, delta 0 included (the JS API detaches
     the old ArrayBuffer on every one)"""
+    extra: dict[int, Memory] = field(default_factory=dict)
+    """memories other than memory 0, by index (multi-memory); ``memory`` is memory 0"""
 
     def clone(self) -> Instance:
-        return Instance(self.memory.copy(), dict(self.globals), self.grows)
+        return Instance(self.memory.copy(), dict(self.globals), self.grows,
+                        {k: m.copy() for k, m in self.extra.items()})
