@@ -60,7 +60,9 @@ def _classify(exc: BaseException) -> Trap:
     last = frames[-1] if frames else None
     line = (last.line or "").strip() if last else ""
     where = f"{last.name}: {line}" if last else f"{type(exc).__name__}: {exc}"
-    if last and (last.name in ("evaluate_mem_load", "evaluate_mem_save") or "len(mems.data)" in line):
+    # memory.init past the end of its data segment is out of bounds too (as in the spec's tests)
+    if last and (last.name in ("evaluate_mem_load", "evaluate_mem_save") or "len(mems.data)" in line
+                 or "len(data.data)" in line):
         return Trap("out-of-bounds", where)
     if line == "assert 0":
         return Trap("unreachable", where)
