@@ -22,6 +22,11 @@ fault is right. FAULT is one of:
 - misaligned-alloc: allocator exports (alloc, c_malloc, c_arena_alloc) answer their pointer + 1
 - signed-grow:    the guest's memory.grow result is reported as the old size for a delta
                   past the limit (as a runtime that read the delta as signed would)
+- grow-new-size:  every grow, by the host or the guest, answers the new size in pages, not the old
+- ignore-maximum: memories are compiled without their declared maximum (the module's memory
+                  section rewritten), as a runtime that ignores the maximum would run them
+- lax-limits:     memory limits the spec rejects are accepted: a minimum or maximum above 65536
+                  pages is taken as 65536, a minimum above the maximum raises the maximum
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -40,7 +45,7 @@ from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
-          "misaligned-alloc", "segfault", "hang")
+          "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -58,6 +63,8 @@ class FaultyDriver(WasmtimeDriver):
         if self.fault == "sticky-instance" and key == getattr(self, "_last_key", None):
             return
         self._last_key = key
+        if self.fault in ("ignore-maximum", "lax-limits"):
+            wasm = rewrite_memory_limits(wasm, self.fault)
         super().instantiate(wasm, key)
         self.shadow = bytearray(super().read(0, super().size()))
 
@@ -93,6 +100,8 @@ class FaultyDriver(WasmtimeDriver):
 
     def grow(self, delta: int) -> int:
         old = super().grow(delta)
+        if self.fault == "grow-new-size":
+            return old + delta
         if self.fault == "dirty-grow" and delta:
             super().write(old * 65536, b"\xff")
         return old
@@ -104,6 +113,11 @@ class FaultyDriver(WasmtimeDriver):
             time.sleep(3600)
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
+        if self.fault == "grow-new-size" and func == "grow":
+            results = super().call(func, args)
+            type_, old = results[0]
+            minus_one = (1 << (64 if type_ == "i64" else 32)) - 1
+            return results if old == minus_one else [(type_, (old + args[0][1]) & minus_one)]
         if self.fault == "no-free" and func in ("dealloc", "c_free"):
             return []
         if self.fault == "misaligned-alloc" and func in ("alloc", "c_malloc", "c_arena_alloc"):
@@ -125,6 +139,57 @@ class FaultyDriver(WasmtimeDriver):
                 assert isinstance(f, wasmtime.Func)
                 return [(str(t), 0) for t in f.type(self.store).results]
             raise
+
+
+def _leb(data: bytes, at: int) -> tuple[int, int]:
+    """An unsigned LEB128 at ``at``: (value, the offset after it)."""
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def _uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def rewrite_memory_limits(wasm: bytes, fault: str) -> bytes:
+    """The module with its memory section's limits changed as ``fault`` says (other sections kept)."""
+    out, at = bytearray(wasm[:8]), 8
+    while at < len(wasm):
+        section, body_at = wasm[at], at + 1
+        size, body_at = _leb(wasm, body_at)
+        body = wasm[body_at:body_at + size]
+        if section == 5:  # memory
+            count, pos = _leb(body, 0)
+            new = bytearray(_uleb(count))
+            for _ in range(count):
+                flags = body[pos]
+                minimum, pos = _leb(body, pos + 1)
+                maximum = None
+                if flags & 1:
+                    maximum, pos = _leb(body, pos)
+                cap = (1 << 48) if flags & 4 else 65536
+                if fault == "ignore-maximum":
+                    maximum = None
+                elif fault == "lax-limits":
+                    minimum = min(minimum, cap)
+                    maximum = None if maximum is None else max(min(maximum, cap), minimum)
+                flags = (flags & ~1) | (maximum is not None)
+                new += bytes([flags]) + _uleb(minimum) + (b"" if maximum is None else _uleb(maximum))
+            body = bytes(new)
+        out += bytes([section]) + _uleb(len(body)) + body
+        at = body_at + size
+    return bytes(out)
 
 
 if __name__ == "__main__":
