@@ -274,7 +274,7 @@ def test_grow_to_4_gib(wasm_runtime: WasmRuntime) -> None:
     """A memory without a maximum grows to exactly 65536 pages (or is refused, recorded), its last
     byte is addressable from both sides, and one page more is -1."""
     last = MAX_PAGES_32 * PAGE_SIZE - 1
-    grow = [Write(0, b"first"), Call("grow", (Value.i32(MAX_PAGES_32 - 1),)), Size(), Call("size")]
+    grow: list[Op] = [Write(0, b"first"), Call("grow", (Value.i32(MAX_PAGES_32 - 1),)), Size(), Call("size")]
     if _refused(check_script(wasm_runtime, script("mem32-1-none", grow))[2]):
         return  # allowed, and recorded as this runtime's choice; the rest needs the memory
     check_script(wasm_runtime, script("mem32-1-none", [
@@ -312,7 +312,7 @@ def test_memory64_addresses_are_not_truncated(wasm_runtime: WasmRuntime, addr: i
 def test_memory64_grows_past_4_gib(wasm_runtime: WasmRuntime) -> None:
     """memory64 grows past 65536 pages, and addresses beyond 4 GiB reach their own bytes."""
     beyond = MAX_PAGES_32 * PAGE_SIZE + 8
-    grow = [Write(8, b"\x11"), Call("grow", (Value.i64(MAX_PAGES_32),)), Call("size"), Size()]
+    grow: list[Op] = [Write(8, b"\x11"), Call("grow", (Value.i64(MAX_PAGES_32),)), Call("size"), Size()]
     if _refused(check_script(wasm_runtime, script("mem64-1-none", grow))[2]):
         return
     check_script(wasm_runtime, script("mem64-1-none", [
