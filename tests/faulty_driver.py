@@ -27,6 +27,17 @@ fault is right. FAULT is one of:
                   section rewritten), as a runtime that ignores the maximum would run them
 - lax-limits:     memory limits the spec rejects are accepted: a minimum or maximum above 65536
                   pages is taken as 65536, a minimum above the maximum raises the maximum
+- partial-bulk:   a memory.fill or memory.copy (guest bulk) that traps first writes its in-bounds
+                  part, as a byte loop would
+- forward-copy:   memory.copy (guest bulk) copies lowest address first, like memcpy, not memmove
+- short-fill:     memory.fill (guest bulk) of 2 or more bytes sets one byte fewer
+- init-offset:    memory.init (guest bulk) copies from the start of the segment whatever its offset
+- drop-ignored:   data.drop (guest bulk) does nothing
+- zero-end-trap:  a bulk op (guest bulk) of length 0 with an address exactly at the end of memory traps
+- lenient-zero:   a bulk op (guest bulk) of length 0 never traps, past the end included
+- wrong-after-trap: after a trap, every call on that instance answers zeros and does nothing
+- shared-memories: a store to memory k > 0 (guest multi, store_u8_k) is also made in memory 0
+- shared-grow:    a grow of memory k > 0 (guest multi, grow_k) that succeeds grows memory 0 too
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -43,9 +54,12 @@ import wasmtime
 from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
+EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "drop-ignored", "zero-end-trap",
+               "lenient-zero", "wrong-after-trap", "shared-memories", "shared-grow")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
-          "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", "segfault", "hang")
+          "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
+          "segfault", "hang")
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -58,6 +72,64 @@ class FaultyDriver(WasmtimeDriver):
 
     def version(self) -> str:
         return f"{super().version()}+{self.fault}"
+
+    def _edge_fault(self, func: str, args: Any) -> Any:
+        """The faults of bulk memory (guest bulk), multi-memory (guest multi) and after a trap."""
+        from conformance.drivers._protocol import Trap
+
+        fault, values, bulk = self.fault, [v for _, v in args], "drop0" in self.exports
+        if fault == "wrong-after-trap":
+            if getattr(self, "_trapped", None) is self.instance:
+                f = self.exports[func]
+                assert isinstance(f, wasmtime.Func)
+                return [(str(t), 0) for t in f.type(self.store).results]
+            try:
+                return super().call(func, args)
+            except Trap:
+                self._trapped = self.instance
+                raise
+        sized = bulk and func in ("fill", "copy", "init0", "init1")
+        if sized and fault == "lenient-zero" and values[2] == 0:
+            return []
+        if sized and fault == "zero-end-trap" and values[2] == 0 and self.size() in (
+                values[0], values[1] if func == "copy" else -1):
+            raise Trap("out-of-bounds", "faulty: length 0 at the end of memory")
+        if bulk and fault == "short-fill" and func == "fill" and values[2] >= 2:
+            args = [args[0], args[1], ("i32", values[2] - 1)]
+        if bulk and fault == "init-offset" and func in ("init0", "init1"):
+            args = [args[0], ("i32", 0), args[2]]
+        if bulk and fault == "drop-ignored" and func in ("drop0", "drop1"):
+            return []
+        size = self.size()
+        if bulk and fault == "forward-copy" and func == "copy":
+            d, s, n = values
+            if n and d + n <= size and s + n <= size:
+                mem = bytearray(super().read(0, size))
+                for i in range(n):
+                    mem[d + i] = mem[s + i]
+                super().write(d, bytes(mem[d:d + n]))
+                return []
+        if bulk and fault == "partial-bulk" and func in ("fill", "copy"):
+            try:
+                return super().call(func, args)
+            except Trap:
+                d, src_or_val, n = values
+                fits = max(0, min(n, size - d, size - src_or_val if func == "copy" else n))
+                if fits and func == "copy":
+                    super().write(d, super().read(src_or_val, fits))
+                elif fits:
+                    super().write(d, bytes([src_or_val & 0xFF]) * fits)
+                raise
+        results = super().call(func, args)
+        if func[-2:] in ("_1", "_2") and (fault, func[:-2]) in (("shared-memories", "store_u8"),
+                                                                 ("shared-grow", "grow")):
+            if func.startswith("grow") and results[0][1] == 0xFFFFFFFF:
+                return results
+            try:
+                super().call(func[:-1] + "0", args)
+            except Trap:
+                pass
+        return results
 
     def instantiate(self, wasm: bytes, key: str) -> None:
         if self.fault == "sticky-instance" and key == getattr(self, "_last_key", None):
@@ -111,6 +183,8 @@ class FaultyDriver(WasmtimeDriver):
             ctypes.string_at(0)  # a real segfault, as a buggy runtime would give
         if self.fault == "hang":
             time.sleep(3600)
+        if self.fault in EDGE_FAULTS:
+            return self._edge_fault(func, args)
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
         if self.fault == "grow-new-size" and func == "grow":
