@@ -340,6 +340,9 @@ def bulk_ops(draw: st.DrawFn) -> list[Op]:
 
 
 @given(ops=bulk_ops())
+@example(ops=[Write(0, b"\x01\x02\x03\x04"), Call("copy", (i32(MEMORY - 4), i32(0), i32(8))),
+              Call("fill", (i32(MEMORY - 2), i32(0xEE), i32(4))), Call("size"), Read(0, 64),
+              Read(MEMORY - 64, 64)])
 def test_bulk_sequences_agree_with_the_model(wasm_runtime: WasmRuntime, ops: list[Op]) -> None:
     """Any sequence of host writes, bulk ops at the edges and grows does what the spec says."""
     check_script(wasm_runtime, Script.of("bulk", ops))

@@ -88,7 +88,9 @@ def valid_calls(draw: st.DrawFn, data_at: int, data: bytes) -> list[Op]:
         case "copy":
             return [Call("copy", (i32(d), i32(data_at), i32(min(n, len(data))))), Read(d, n)]
         case "init":  # segment 1 is never dropped here
-            return [Call("init1", (i32(d), i32(0), i32(len(SEGMENTS[1])))), Read(d, len(SEGMENTS[1]))]
+            size = len(SEGMENTS[1])
+            d = draw(placements(size, MEMORY))
+            return [Call("init1", (i32(d), i32(0), i32(size))), Read(d, size)]
         case "divide":
             b = draw(st.integers(1, 0xFFFF))
             return [Call("div_u", (i32(draw(st.integers(b, U32))), i32(b)))]
