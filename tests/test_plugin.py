@@ -51,7 +51,8 @@ def test_one_runtime_alone(tmp_path: Path) -> None:
     assert by_prop["test_results.py::test_get_greeting_into_host_buffer"]["outcome"] == "pass"
     assert report["runtimes"][0]["version"][0].isdigit()
     assert {"bytes", "strings", "probe_memory64"} <= {g["name"] for g in report["guests"]}
-    assert set(report["runtimes"][0]["probes"]["features"]) == {"bulk_memory", "multi_memory", "memory64", "host_grow"}
+    assert set(report["runtimes"][0]["probes"]["features"]) == {
+        "bulk_memory", "multi_memory", "memory64", "host_grow"}
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| `test_bytes.py::test_zero_length_at_the_very_end` | known divergence |" in md
 
