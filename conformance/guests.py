@@ -21,6 +21,8 @@ class Guest:
     sha256: str
     inline: bytes | None = None
     """the module's bytes, for a module generated from text (it has no file)"""
+    text: str = ""
+    """that text (sent too: drivers ignore it; tests/faulty_driver.py rewrites it)"""
 
     @property
     def wat(self) -> Path:
@@ -29,7 +31,8 @@ class Guest:
     def to_wire(self) -> dict[str, str]:
         """How a request names the module (see docs/protocol.md)."""
         if self.inline is not None:
-            return {"name": self.name, "hex": self.inline.hex(), "sha256": self.sha256}
+            return {"name": self.name, "hex": self.inline.hex(), "sha256": self.sha256,
+                    **({"wat": self.text} if self.text else {})}
         return {"name": self.name, "path": str(self.path), "sha256": self.sha256}
 
 
@@ -57,7 +60,7 @@ def assemble(wat: str) -> bytes:
 
 def inline_guest(name: str, wat: str) -> Guest:
     wasm = assemble(wat)
-    return Guest(name, Path(f"<{name}>"), hashlib.sha256(wasm).hexdigest(), wasm)
+    return Guest(name, Path(f"<{name}>"), hashlib.sha256(wasm).hexdigest(), wasm, wat)
 
 
 @cache

@@ -38,6 +38,12 @@ fault is right. FAULT is one of:
 - wrong-after-trap: after a trap, every call on that instance answers zeros and does nothing
 - shared-memories: a store to memory k > 0 (guest multi, store_u8_k) is also made in memory 0
 - shared-grow:    a grow of memory k > 0 (guest multi, grow_k) that succeeds grows memory 0 too
+- wrapping-offset: a guest load or store adds its static offset to its address at 32 bits, wrapping,
+                  as compiled code that computes the effective address in 32 bits would (modules
+                  sent as text: each `offset=N` access rewritten as an i32.add of N and offset 0)
+- edge-off-by-one: a guest load that ends exactly at the end of memory traps, as a bounds check
+                  `ea + width >= size` would (modules sent as text: each load first loads the byte
+                  just after its last one, and drops it)
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -45,6 +51,7 @@ fault is right. FAULT is one of:
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import time
 from typing import Any
@@ -56,9 +63,11 @@ from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "drop-ignored", "zero-end-trap",
                "lenient-zero", "wrong-after-trap", "shared-memories", "shared-grow")
+ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
+          *ADDRESS_FAULTS,
           "segfault", "hang")
 
 
@@ -137,6 +146,8 @@ class FaultyDriver(WasmtimeDriver):
         self._last_key = key
         if self.fault in ("ignore-maximum", "lax-limits"):
             wasm = rewrite_memory_limits(wasm, self.fault)
+        if self.fault in ADDRESS_FAULTS and getattr(self, "text", ""):
+            wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
         super().instantiate(wasm, key)
         self.shadow = bytearray(super().read(0, super().size()))
 
@@ -266,7 +277,53 @@ def rewrite_memory_limits(wasm: bytes, fault: str) -> bytes:
     return bytes(out)
 
 
+_ACCESS = re.compile(
+    r"^(\s*)((i32|i64|f32|f64)\.(load|store)(8|16|32)?\S*) offset=(\d+) (align=\d+)(\)*)[ \t]*$",
+    re.MULTILINE)
+
+
+TYPES = ("i32", "i64", "f32", "f64")
+
+
+def rewrite_accesses(wat: str, fault: str) -> str:
+    """Module text (as conformance/edge_modules.py writes it: one access a line) with each
+    ``offset=N`` access rewritten as ``fault`` says (see the module docstring)."""
+
+    def access(match: re.Match[str]) -> str:
+        indent, op, type_, kind, bits, offset, align, close = match.groups()
+        width = int(bits) // 8 if bits else int(type_[1:]) // 8
+        n = int(offset)
+        if fault == "wrapping-offset" and kind == "load":
+            lines = [f"i32.const {n}", "i32.add", f"{op} offset=0 {align}"]
+        elif fault == "wrapping-offset":  # the value is on top of the address: set it aside
+            lines = [f"global.set $fault_{type_}", f"i32.const {n}", "i32.add", f"global.get $fault_{type_}",
+                     f"{op} offset=0 {align}"]
+        elif kind == "load" and n + width < 1 << 32:
+            lines = ["global.set $fault_i32", "global.get $fault_i32", "global.get $fault_i32",
+                     f"i32.load8_u offset={n + width}", "drop", f"{op} offset={n} {align}"]
+        else:
+            lines = [f"{op} offset={n} {align}"]
+        return "\n".join(indent + line for line in lines) + close
+
+    globals_ = "".join(f"\n  (global $fault_{t} (mut {t}) ({t}.const 0))" for t in TYPES)
+    return _ACCESS.sub(access, wat).replace("(module", "(module" + globals_, 1)
+
+
+def _keep_module_text() -> None:
+    """Let the driver see the text a request's module carries ("wat", beside its bytes)."""
+    from conformance.drivers import _protocol
+
+    module_bytes = _protocol._Session.module_bytes
+
+    def with_text(session: Any, module: dict[str, Any]) -> Any:
+        session.driver.text = str(module.get("wat", ""))
+        return module_bytes(session, module)
+
+    setattr(_protocol._Session, "module_bytes", with_text)  # noqa: B010
+
+
 if __name__ == "__main__":
+    _keep_module_text()
     fault = sys.argv[1] if len(sys.argv) > 1 else ""
     if fault not in FAULTS:
         sys.exit(f"usage: faulty_driver.py FAULT, FAULT one of {', '.join(FAULTS)}")

@@ -1,0 +1,389 @@
+"""Modules generated per example for the address arithmetic at the edge (``test_address_wrap.py``).
+
+Each module has one memory of a few pages and accesses it with one load or
+store instruction whose address an export computes from its arguments:
+
+- ``arg``: the argument itself;
+- ``add``: ``base + index`` (``i32.add``, wrapping at 32 bits);
+- ``mul``: ``base + index * factor`` (``i32.mul``, wrapping);
+- ``shl``: ``base + (index << factor)`` (``i32.shl``, wrapping);
+
+and then adds the instruction's static ``offset=``, which does *not* wrap: the
+effective address is the 32-bit address plus the offset, as a 33-bit number.
+
+A load module exports
+
+- ``raw(args)``: the load alone, its value as an integer of the same width (a
+  float by its bits, ``i32.reinterpret_f32``), for an exact comparison;
+- ``edge(args)``: the load, then a *chain* of numeric instructions consuming the
+  value (:class:`Step`), then the result returned, or stored at :data:`SCRATCH`;
+- ``pure(x)``: the same chain applied to its parameter ``x`` (the bits of the
+  loaded type) instead of to the load, returned or stored at :data:`SCRATCH`.
+
+So ``edge(args)`` must equal ``pure(loaded value)`` without this package having
+to model any numeric instruction. A store module exports ``put(args, x)``: the
+chain applied to ``x`` and its result stored by the instruction under test; and
+``pure(x)``: the chain's result as bits, for the model of the bytes stored.
+
+Every memory access is on a line of its own, ``<op> offset=<n> align=<n>``;
+``tests/faulty_driver.py`` rewrites those lines to emulate a runtime that gets
+the effective address wrong.
+
+NaN results of arithmetic have bits the spec leaves open (sign and payload), so
+after each instruction that may produce such a NaN the chain replaces any NaN
+with the canonical one (``x != x ? nan : x``): every value a chain produces is
+then fixed by the spec, comparable bit for bit with the reference runtime's,
+and a NaN still matches only a NaN. A float a function returns is canonicalised
+too (a NaN's payload across the call boundary is test_endianness.py's concern).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import strategies as st
+
+from conformance.script import ValueType
+
+SCRATCH = 1024
+"""Where ``edge`` and ``pure`` store their result in the ``store`` consumption mode."""
+
+BITS: dict[ValueType, int] = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
+INT_OF: dict[ValueType, ValueType] = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64"}
+MASK32 = 0xFFFF_FFFF
+
+
+# --- memory instructions ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemOp:
+    """A load or store instruction: ``i64.load16_s`` accesses 2 bytes, sign-extends to i64."""
+
+    name: str
+    width: int
+    """bytes accessed"""
+    type: ValueType
+    """the value's type on the stack"""
+    signed: bool = False
+    """a narrow load that sign-extends (otherwise it zero-extends)"""
+
+    @property
+    def store(self) -> bool:
+        return ".store" in self.name
+
+    def extend(self, raw: int) -> int:
+        """The loaded value's bits from the ``width`` little-endian bytes read as an unsigned number."""
+        bits = 8 * self.width
+        if self.signed and raw >> (bits - 1):
+            raw -= 1 << bits
+        return raw & ((1 << BITS[self.type]) - 1)
+
+
+def _mem_ops() -> tuple[tuple[MemOp, ...], tuple[MemOp, ...]]:
+    loads = [MemOp("i32.load", 4, "i32"), MemOp("i64.load", 8, "i64"),
+             MemOp("f32.load", 4, "f32"), MemOp("f64.load", 8, "f64")]
+    stores = [MemOp("i32.store", 4, "i32"), MemOp("i64.store", 8, "i64"),
+              MemOp("f32.store", 4, "f32"), MemOp("f64.store", 8, "f64")]
+    for t, narrow in (("i32", (8, 16)), ("i64", (8, 16, 32))):
+        for n in narrow:
+            loads += [MemOp(f"{t}.load{n}_s", n // 8, t, signed=True), MemOp(f"{t}.load{n}_u", n // 8, t)]  # type: ignore[arg-type]
+            stores.append(MemOp(f"{t}.store{n}", n // 8, t))  # type: ignore[arg-type]
+    return tuple(loads), tuple(stores)
+
+
+LOADS, STORES = _mem_ops()
+MEM_OPS = {op.name: op for op in LOADS + STORES}
+
+
+# --- numeric instructions that consume a value ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NumOp:
+    name: str
+    src: ValueType
+    dst: ValueType
+    const: bool = False
+    """takes a second operand, a constant of type ``src``"""
+    canonical: bool = False
+    """its NaN results have bits the spec leaves open: the chain canonicalises them"""
+
+
+def _num_ops() -> dict[str, NumOp]:
+    ops: list[NumOp] = []
+    for t in ("i32", "i64"):
+        other = "i64" if t == "i32" else "i32"
+        ops += [NumOp(f"{t}.{n}", t, t) for n in ("clz", "ctz", "popcnt", "extend8_s", "extend16_s")]
+        ops.append(NumOp(f"{t}.eqz", t, "i32"))
+        ops += [NumOp(f"{t}.{n}", t, t, const=True) for n in (
+            "add", "sub", "mul", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl", "rotr",
+            "div_s", "div_u", "rem_s", "rem_u")]
+        ops += [NumOp(f"{t}.{n}", t, "i32", const=True) for n in (
+            "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u")]
+        ops += [NumOp(f"{f}.convert_{t}_{s}", t, f) for f in ("f32", "f64") for s in "su"]
+        conversion = "i64.extend_i32_s i64.extend_i32_u" if t == "i32" else "i32.wrap_i64"
+        ops += [NumOp(n, t, other) for n in conversion.split()]  # type: ignore[arg-type]
+    ops += [NumOp("i64.extend32_s", "i64", "i64"),
+            NumOp("f32.reinterpret_i32", "i32", "f32", canonical=True),
+            NumOp("f64.reinterpret_i64", "i64", "f64", canonical=True)]
+    for f in ("f32", "f64"):
+        other = "f64" if f == "f32" else "f32"
+        ops += [NumOp(f"{f}.{n}", f, f) for n in ("abs", "neg")]
+        ops += [NumOp(f"{f}.{n}", f, f, canonical=True)
+                for n in ("ceil", "floor", "trunc", "nearest", "sqrt")]
+        ops += [NumOp(f"{f}.{n}", f, f, const=True, canonical=True)
+                for n in ("add", "sub", "mul", "div", "min", "max")]
+        ops.append(NumOp(f"{f}.copysign", f, f, const=True))
+        ops += [NumOp(f"{f}.{n}", f, "i32", const=True) for n in ("eq", "ne", "lt", "gt", "le", "ge")]
+        ops += [NumOp(f"{i}.trunc_sat_{f}_{s}", f, i) for i in ("i32", "i64") for s in "su"]
+        ops.append(NumOp(f"{other}.{'promote' if f == 'f32' else 'demote'}_{f}", f, other,  # type: ignore[arg-type]
+                         canonical=True))
+        ops.append(NumOp(f"{INT_OF[f]}.reinterpret_{f}", f, INT_OF[f]))
+    return {op.name: op for op in ops}
+
+
+NUM_OPS = _num_ops()
+OPS_FROM: dict[ValueType, tuple[NumOp, ...]] = {
+    t: tuple(op for op in NUM_OPS.values() if op.src == t) for t in ("i32", "i64", "f32", "f64")
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One consuming instruction, with its constant operand's bits if it takes one."""
+
+    op: str
+    const: int | None = None
+
+    @property
+    def num(self) -> NumOp:
+        return NUM_OPS[self.op]
+
+
+Chain = tuple[Step, ...]
+
+
+def chain_type(start: ValueType, chain: Chain) -> ValueType:
+    t = start
+    for step in chain:
+        if step.num.src != t:
+            raise ValueError(f"{step.op} does not take {t}")
+        t = step.num.dst
+    return t
+
+
+def is_nan(t: ValueType, bits: int) -> bool:
+    if t == "f32":
+        return bits & 0x7F80_0000 == 0x7F80_0000 and bool(bits & 0x7F_FFFF)
+    if t == "f64":
+        return bits & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 and bool(bits & 0xF_FFFF_FFFF_FFFF)
+    return False
+
+
+def is_signalling_nan(t: ValueType, bits: int) -> bool:
+    quiet = 1 << (22 if t == "f32" else 51)
+    return is_nan(t, bits) and not bits & quiet
+
+
+def quiet_bit(t: ValueType) -> int:
+    return 1 << (22 if t == "f32" else 51)
+
+
+def float_literal(t: ValueType, bits: int) -> str:
+    """A WAT literal for the float with these bits (exact: hex floats, ``nan:0x...`` payloads)."""
+    sign = "-" if bits >> (BITS[t] - 1) else ""
+    if is_nan(t, bits):
+        return f"{sign}nan:0x{bits & ((1 << (23 if t == 'f32' else 52)) - 1):x}"
+    value = float(struct.unpack("<f", struct.pack("<I", bits))[0] if t == "f32" else
+                  struct.unpack("<d", struct.pack("<Q", bits))[0])
+    if math.isinf(value):
+        return f"{sign}inf"
+    return value.hex()
+
+
+def const_wat(t: ValueType, bits: int) -> str:
+    if t in ("i32", "i64"):
+        return f"{t}.const {bits}"
+    return f"{t}.const {float_literal(t, bits)}"
+
+
+def canonicalise(t: ValueType) -> list[str]:
+    """Replace a NaN on the stack with the canonical NaN (``select`` on ``x != x``)."""
+    return [f"local.set $c{t}", f"{t}.const nan", f"local.get $c{t}", f"local.get $c{t}",
+            f"local.get $c{t}", f"{t}.ne", "select"]
+
+
+def chain_wat(start: ValueType, chain: Chain) -> list[str]:
+    lines: list[str] = []
+    for step in chain:
+        num = step.num
+        if num.const:
+            assert step.const is not None
+            lines.append(const_wat(num.src, step.const))
+        lines.append(num.name)
+        if num.canonical:
+            lines += canonicalise(num.dst)
+    return lines
+
+
+def _nonzero(t: ValueType, bits: int, op: str) -> bool:
+    if not bits:
+        return False
+    return not (op.endswith("div_s") and bits == (1 << BITS[t]) - 1)  # INT_MIN / -1 traps
+
+
+INT_CONSTS = [0, 1, 2, 3, 7, 8, 16, 31, 32, 33, 63, 64, 0x7F, 0x80, 0xFF, 0x8000, 0xFFFF, 0x7FFF_FFFF,
+              0x8000_0000, 0xFFFF_FFFF]
+F32_CONSTS = [0x0000_0000, 0x8000_0000, 0x3F80_0000, 0xBFC0_0000, 0x3F00_0000, 0x7F80_0000, 0xFF80_0000,
+              0x7FC0_0000, 0x0000_0001, 0x7F7F_FFFF, 0x4B00_0000, 0x4F00_0000, 0xCF00_0000]
+F64_CONSTS = [0x0, 0x8000_0000_0000_0000, 0x3FF0_0000_0000_0000, 0xBFF8_0000_0000_0000, 0x3FE0_0000_0000_0000,
+              0x7FF0_0000_0000_0000, 0xFFF0_0000_0000_0000, 0x7FF8_0000_0000_0000, 0x1, 0x7FEF_FFFF_FFFF_FFFF,
+              0x4330_0000_0000_0000, 0x43E0_0000_0000_0000, 0xC3E0_0000_0000_0000]
+
+
+def value_bits(t: ValueType, *, signalling_nans: bool = False) -> st.SearchStrategy[int]:
+    """Bits of a value of type ``t``, biased to the special ones (no signalling NaN unless asked)."""
+    width = BITS[t]
+    anything = st.integers(0, (1 << width) - 1)
+    if t in ("i32", "i64"):
+        specials = [b & ((1 << width) - 1) for b in INT_CONSTS] + [(1 << width) - 1, 1 << (width - 1)]
+        return st.one_of(st.sampled_from(specials), anything)
+    bits = st.one_of(st.sampled_from(F32_CONSTS if t == "f32" else F64_CONSTS), anything)
+    return bits if signalling_nans else bits.map(lambda b: b | quiet_bit(t) if is_signalling_nan(t, b) else b)
+
+
+@st.composite
+def steps(draw: st.DrawFn, start: ValueType, *, to: ValueType | None = None) -> Step:
+    """One consuming instruction taking ``start`` (and giving ``to``, if given)."""
+    choices = [op for op in OPS_FROM[start] if to is None or op.dst == to]
+    num = draw(st.sampled_from(choices))
+    if not num.const:
+        return Step(num.name)
+    const = draw(value_bits(num.src).filter(lambda b: num.src[0] == "f" or _nonzero(num.src, b, num.name)
+                                            or not ("div" in num.name or "rem" in num.name)))
+    return Step(num.name, const)
+
+
+@st.composite
+def chains(draw: st.DrawFn, start: ValueType, *, max_size: int = 3, to: ValueType | None = None) -> Chain:
+    """A chain of 0 to ``max_size`` consuming instructions from ``start`` (ending in ``to``, if given)."""
+    out: list[Step] = []
+    t = start
+    for _ in range(draw(st.integers(0, max_size))):
+        step = draw(steps(t))
+        out.append(step)
+        t = step.num.dst
+    if to is not None and t != to:
+        out.append(draw(steps(t, to=to)))
+    return tuple(out)
+
+
+# --- addresses ----------------------------------------------------------------------
+
+
+FormKind = Literal["arg", "add", "mul", "shl"]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressForm:
+    """How an export computes the 32-bit address from its i32 arguments (wrapping at 32 bits)."""
+
+    kind: FormKind
+    factor: int = 0
+    """the constant of ``mul``, the shift count of ``shl``"""
+
+    @property
+    def params(self) -> int:
+        return 1 if self.kind == "arg" else 2
+
+    def scaled(self, index: int) -> int:
+        if self.kind == "mul":
+            return (index * self.factor) & MASK32
+        if self.kind == "shl":
+            return (index << (self.factor % 32)) & MASK32
+        return index & MASK32
+
+    def address(self, args: tuple[int, ...]) -> int:
+        """The 32-bit address the export computes (before the offset)."""
+        if self.kind == "arg":
+            return args[0] & MASK32
+        return (args[0] + self.scaled(args[1])) & MASK32
+
+    def args_for(self, address: int, index: int) -> tuple[int, ...]:
+        """Arguments for which the export computes ``address`` (``index`` is the second one)."""
+        if self.kind == "arg":
+            return (address & MASK32,)
+        return ((address - self.scaled(index)) & MASK32, index & MASK32)
+
+    def wat(self) -> list[str]:
+        if self.kind == "arg":
+            return ["local.get 0"]
+        lines = ["local.get 0", "local.get 1"]
+        if self.kind == "mul":
+            lines += [f"i32.const {self.factor}", "i32.mul"]
+        elif self.kind == "shl":
+            lines += [f"i32.const {self.factor}", "i32.shl"]
+        return [*lines, "i32.add"]
+
+    def __str__(self) -> str:
+        return {"arg": "addr", "add": "base + index", "mul": f"base + index * {self.factor}",
+                "shl": f"base + (index << {self.factor})"}[self.kind]
+
+
+def access_line(op: MemOp, offset: int, align: int) -> str:
+    """The memory instruction, alone on its line (see the module docstring)."""
+    return f"{op.name} offset={offset} align={align}"
+
+
+def _func(name: str, params: list[str], result: str | None, body: list[str]) -> str:
+    head = f'  (func (export "{name}")' + "".join(f" (param {p})" for p in params)
+    if result:
+        head += f" (result {result})"
+    head += "\n    (local $cf32 f32) (local $cf64 f64)"
+    return head + "".join(f"\n    {line}" for line in body) + ")"
+
+
+def _memory(pages: int) -> str:
+    return f'  (memory (export "memory") {pages})'
+
+
+def _returned(t: ValueType) -> list[str]:
+    return canonicalise(t) if t in ("f32", "f64") else []
+
+
+def load_module(op: MemOp, form: AddressForm, offset: int, align: int, pages: int, chain: Chain,
+                mode: Literal["return", "store"]) -> str:
+    """A module exporting ``raw``, ``edge`` and ``pure`` (see the module docstring)."""
+    access = [*form.wat(), access_line(op, offset, align)]
+    params = ["i32"] * form.params
+    raw = access + ([f"{INT_OF[op.type]}.reinterpret_{op.type}"] if op.type[0] == "f" else [])
+    out = chain_type(op.type, chain)
+    consume = chain_wat(op.type, chain)
+    x = ["local.get 0"] + ([f"{op.type}.reinterpret_{INT_OF[op.type]}"] if op.type[0] == "f" else [])
+    if mode == "return":
+        edge = _func("edge", params, out, access + consume + _returned(out))
+        pure = _func("pure", [INT_OF[op.type]], out, x + consume + _returned(out))
+    else:
+        store = [access_line(MemOp(f"{out}.store", BITS[out] // 8, out), 0, 1)]
+        edge = _func("edge", params, None, [f"i32.const {SCRATCH}", *access, *consume, *store])
+        pure = _func("pure", [INT_OF[op.type]], None, [f"i32.const {SCRATCH}", *x, *consume, *store])
+    raw_func = _func("raw", params, INT_OF[op.type], raw)
+    return "\n".join(["(module", _memory(pages), raw_func, edge, pure]) + ")\n"
+
+
+def store_module(op: MemOp, form: AddressForm, offset: int, align: int, pages: int, start: ValueType,
+                 chain: Chain) -> str:
+    """A module exporting ``put(args, x)`` and ``pure(x)`` (see the module docstring)."""
+    if chain_type(start, chain) != op.type:
+        raise ValueError(f"the chain gives {chain_type(start, chain)}, {op.name} stores {op.type}")
+    x = ["local.get $x"] + ([f"{start}.reinterpret_{INT_OF[start]}"] if start[0] == "f" else [])
+    consume = chain_wat(start, chain)
+    params = [*(["i32"] * form.params), f"$x {INT_OF[start]}"]
+    put = _func("put", params, None, [*form.wat(), *x, *consume, access_line(op, offset, align)])
+    bits = [f"{INT_OF[op.type]}.reinterpret_{op.type}"] if op.type[0] == "f" else []
+    pure = _func("pure", [f"$x {INT_OF[start]}"], INT_OF[op.type], [*x, *consume, *bits])
+    return "\n".join(["(module", _memory(pages), put, pure]) + ")\n"
