@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance import divergences
+from conformance import baseline, divergences
 from conformance.checks import REFERENCE, ConformanceFailure, WasmRuntime
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.probes import FEATURES, Features, probe
@@ -56,6 +56,8 @@ class _State:
     listed_but_passed: dict[tuple[str, str], str] = field(default_factory=dict)
     """(runtime, property) that passed though a known divergence lists it -> the entry's file"""
     diverged: set[tuple[str, str]] = field(default_factory=set)
+    baseline: tuple[str, dict[str, Any]] | None = None
+    """the baseline this run is compared with: (name, its contents)"""
 
     def run_on_reference(self, script: Script) -> ScriptResult:
         if self.reference is None:
@@ -93,6 +95,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="directory of <runtime>.toml known-divergence files (default: the package's own)",
     )
     group.addoption(
+        "--wasm-save-baseline", metavar="NAME", default=None,
+        help="keep this run's outcomes as baseline NAME (reports/baselines/NAME.json beside the report "
+             "directory, or a path ending in .json)",
+    )
+    group.addoption(
+        "--wasm-baseline", metavar="NAME", default=None,
+        help="compare this run with baseline NAME: print regressions (pass to fail), fixes and new "
+             "divergences; a regression makes the run fail",
+    )
+    group.addoption(
         "--wasm-script-timeout", metavar="SECONDS", type=float, default=60.0,
         help="a driver that has not answered a script in this time is killed (default: 60)",
     )
@@ -124,6 +136,13 @@ def pytest_configure(config: pytest.Config) -> None:
                                                  needs=spec.needs, command=spec.describe_command())
     config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
                                  known, report, profile=profile)
+    against = config.getoption("wasm_baseline")
+    if against:
+        try:
+            saved = baseline.load(baseline.baseline_path(against, report_dir))
+            config.stash[STATE].baseline = (against, saved)
+        except baseline.BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.addinivalue_line(
         "markers", f"wasm_feature(name): skip on a runtime whose probe lacks it ({', '.join(FEATURES)})")
     config.addinivalue_line(
@@ -371,7 +390,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.report.results:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
             return
+        _baselines(session, state)
         state.report.write(state.report_dir)
+
+
+def _baselines(session: pytest.Session, state: _State) -> None:
+    results = state.report.to_json()["results"]
+    if state.baseline is not None:
+        name, saved = state.baseline
+        state.report.comparison = baseline.compare(name, saved, results)
+        if state.report.comparison.regressions and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    save_as = session.config.getoption("wasm_save_baseline")
+    if save_as:
+        path = baseline.baseline_path(save_as, state.report_dir)
+        baseline.save(path, state.report.to_json())
+        state.report.saved_baseline = str(path)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -388,4 +422,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{runtime}{version}: {text}{seconds}")
     for w in state.report.warnings:
         tr.write_line(f"warning: {w}", yellow=True)
+    if state.report.comparison is not None:
+        for line in state.report.comparison.lines():
+            tr.write_line(line, red=line.startswith("  REGRESSION"), green=line.startswith("  fixed"))
+    if state.report.saved_baseline:
+        tr.write_line(f"baseline saved: {state.report.saved_baseline}")
     tr.write_line(f"report: {state.report_dir / 'report.md'}")

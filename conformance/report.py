@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from conformance.baseline import Comparison
 from conformance.guests import all_guests
 
 ResultOutcome = Literal["pass", "fail", "known-divergence", "skip", "crash", "timeout"]
@@ -71,6 +72,9 @@ class Report:
     profile: str = ""
     command: str = ""
     started: float = field(default_factory=time.time)
+    comparison: Comparison | None = None
+    """this run against a baseline (--wasm-baseline)"""
+    saved_baseline: str = ""
 
     def add(self, result: Result) -> None:
         self.results.append(result)
@@ -93,6 +97,8 @@ class Report:
             "results": [_drop_empty(asdict(r)) for r in self.results],
             "choices": self.choices,
             "memory_edges": self.memory_edges(),
+            "baseline": self.comparison.to_json() if self.comparison else None,
+            "saved_baseline": self.saved_baseline or None,
             "warnings": self.warnings,
             "summary": self.summary(),
         }
@@ -234,6 +240,10 @@ class Report:
                       "|---|---|---|---|"]
             for r in known:
                 lines.append(f"| {r.runtime} | `{r.property}` | {_cell(r.reason)} | {_cell(r.got or '')} |")
+        if self.comparison is not None:
+            first, *rest = self.comparison.lines()
+            lines += ["", "## Against the baseline", "", first[0].upper() + first[1:] + ".", ""]
+            lines += [f"- {line.strip()}" for line in rest]
         if self.warnings:
             lines += ["", "## Warnings", ""] + [f"- {w}" for w in self.warnings]
         lines += ["", "## Guest modules", "", "| guest | sha256 | bytes |", "|---|---|---:|"]
