@@ -15,10 +15,10 @@ JS_STAMP := $(JS_DIR)/node_modules/.installed
 # is committed; its build is checked where the toolchain is).
 TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
-.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains conformance test lint guests \
+.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-example conformance test lint guests \
 	check-guests clean
 
-setup: setup-python setup-wasmer setup-js setup-toolchains
+setup: setup-python setup-wasmer setup-js setup-toolchains setup-example
 
 setup-python: $(STAMP)
 
@@ -27,6 +27,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The example third-party project (examples/third_party_runtime): installed, it adds the
+# runtime demo-sandbox to the suite by entry point.
+EXAMPLE_STAMP := $(VENV)/.example-installed
+setup-example: $(EXAMPLE_STAMP)
+
+$(EXAMPLE_STAMP): examples/third_party_runtime/pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e examples/third_party_runtime
+	touch $(EXAMPLE_STAMP)
 
 # A CPython 3.10: python3.10 on PATH, else the newest 3.10 pyenv has. Without
 # one, the wasmer runtimes are skipped with that reason; setup goes on.
@@ -70,10 +79,12 @@ conformance: setup
 # suite on every runtime, lint and types.
 test: setup
 	$(PY) -m pytest tests conformance/suite --wasm-profile=quick $(PYTEST_ARGS)
+	$(PY) -m pytest examples/third_party_runtime/tests --wasm-runtime=demo-sandbox,wasmtime \
+		--wasm-profile=quick --wasm-report-dir=reports/example $(PYTEST_ARGS)
 	$(MAKE) lint
 
 lint: setup-python
-	$(PY) -m ruff check conformance strategies guest-modules tests
+	$(PY) -m ruff check conformance strategies guest-modules tests examples
 	$(PY) -m mypy
 	$(PY) -m mypy --strict strategies tests
 

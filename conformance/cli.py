@@ -14,12 +14,12 @@ from pathlib import Path
 from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
-from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
+from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
 from conformance.script import Outcome, Script, ScriptError, describe_op
 
 
 def _specs(args: argparse.Namespace) -> list[RuntimeSpec]:
-    known = dict(BUILTIN)
+    known = known_runtimes()
     for text in args.wasm_driver:
         spec = parse_custom(text)
         known[spec.id] = spec

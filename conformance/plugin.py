@@ -23,7 +23,7 @@ from conformance.checks import REFERENCE, ConformanceFailure, WasmRuntime
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
-from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, parse_custom, select
+from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
 from conformance.script import Script, ScriptResult
 
 PROFILES = {
@@ -74,7 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--wasm-runtime", metavar="NAME[,NAME...]", default=None,
         help="runtimes to test: comma-separated ids, or 'all'; ID=PATH runs ID with that interpreter "
              "or engine, ID@LABEL=PATH adds it beside ID (default: $WASM_CONFORMANCE_RUNTIMES, "
-             f"else all: {', '.join(BUILTIN)}; one that cannot load here is skipped)",
+             f"else all: {', '.join(known_runtimes())}; one that cannot load here is skipped)",
     )
     group.addoption(
         "--wasm-driver", metavar="ID=COMMAND", action="append", default=[],
@@ -111,7 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    known_specs = dict(BUILTIN)
+    known_specs = known_runtimes()
     try:
         for text in config.getoption("wasm_driver"):
             spec = parse_custom(text)

@@ -136,6 +136,63 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
 
 BUILTIN: dict[str, RuntimeSpec] = builtin_runtimes()
 
+ENTRY_POINT_GROUP = "wasm_conformance.runtimes"
+"""The entry-point group through which other packages add runtimes (see :func:`plugged_runtimes`)."""
+
+
+def plugged_runtimes() -> dict[str, RuntimeSpec]:
+    """Runtimes other installed packages register, by entry point in ``wasm_conformance.runtimes``.
+
+    The entry point's name is the runtime id; it points at either
+
+    - a :class:`conformance.drivers.Driver` subclass, a Python adapter run inside
+      the generic driver process (``adapter_driver.py module:Class``) by this
+      interpreter, or
+    - a :class:`RuntimeSpec`, or a function returning one: a driver command in
+      any language that speaks docs/protocol.md.
+
+    One that does not load is still listed, with the reason, and skipped.
+    """
+    from importlib.metadata import entry_points
+
+    out: dict[str, RuntimeSpec] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in BUILTIN:
+            continue  # a built-in id is never replaced from outside
+        dist = getattr(ep, "dist", None)
+        source = f"entry point {ep.value}" + (f" of {dist.name}" if dist is not None else "")
+        try:
+            spec = _spec_of(ep.name, ep.value, ep.load(), source)
+        except Exception as exc:  # a third party's import error: report it, do not stop the run
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            spec = RuntimeSpec(ep.name, (sys.executable,), "third-party runtime", source,
+                               missing=f"{source} does not load: {type(exc).__name__}: {first}")
+        out[ep.name] = spec
+    return out
+
+
+def _spec_of(runtime_id: str, target: str, obj: object, source: str) -> RuntimeSpec:
+    from conformance.drivers._protocol import Driver
+
+    if isinstance(obj, type) and issubclass(obj, Driver):
+        doc = (obj.__doc__ or "").strip().splitlines()
+        return RuntimeSpec(runtime_id, (sys.executable, str(DRIVER_DIR / "adapter_driver.py"), target,
+                                        runtime_id),
+                           doc[0] if doc else "third-party Python adapter", source)
+    if callable(obj) and not isinstance(obj, RuntimeSpec):
+        obj = obj()
+    if isinstance(obj, RuntimeSpec):
+        return replace(obj, id=runtime_id, needs=obj.needs or source)
+    raise TypeError(f"{target} is neither a Driver subclass nor a RuntimeSpec (nor a function giving one)")
+
+
+def known_runtimes(custom: Iterable[RuntimeSpec] = ()) -> dict[str, RuntimeSpec]:
+    """Every runtime id this run can name: built in, plugged in by entry point, ``--wasm-driver``."""
+    known = {**BUILTIN, **plugged_runtimes()}
+    for spec in custom:
+        known[spec.id] = spec
+    return known
+
 
 def parse_custom(text: str) -> RuntimeSpec:
     """``ID=COMMAND``: a runtime of your own, whose driver COMMAND starts (split like a shell)."""

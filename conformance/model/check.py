@@ -221,8 +221,9 @@ class Checker:
 
     def _view_op(self, inst: Instance, op: ViewRead | ViewWrite | ViewLength) -> list[Alternative]:
         state = self.views.get(op.view)
-        if state is None:
-            return [Alternative(Outcome.error("no-such-view"), _nothing)]
+        if state is None:  # never taken: no such view, or a runtime without views at all
+            return [Alternative(Outcome.error("no-such-view"), _nothing),
+                    Alternative(Outcome.error("unsupported"), _nothing, "no host memory view")]
         mem = inst.memory
         stale = state.generation != self.generation
         if isinstance(op, ViewLength):
