@@ -269,11 +269,17 @@ def steps(draw: st.DrawFn, start: ValueType, *, to: ValueType | None = None) -> 
 
 
 @st.composite
-def chains(draw: st.DrawFn, start: ValueType, *, max_size: int = 3, to: ValueType | None = None) -> Chain:
-    """A chain of 0 to ``max_size`` consuming instructions from ``start`` (ending in ``to``, if given)."""
+def chains(draw: st.DrawFn, start: ValueType, *, max_size: int = 3, to: ValueType | None = None,
+           within: tuple[ValueType, ...] = ("i32", "i64", "f32", "f64")) -> Chain:
+    """A chain of 0 to ``max_size`` consuming instructions from ``start`` (ending in ``to``, if given).
+
+    ``within``: the chain ends early once a conversion leaves these types.
+    """
     out: list[Step] = []
     t = start
     for _ in range(draw(st.integers(0, max_size))):
+        if t not in within:
+            break
         step = draw(steps(t))
         out.append(step)
         t = step.num.dst

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from conformance import PAGE_SIZE, Call, Instantiate, Op, Outcome, Read, Script, Value, WasmRuntime, Write
@@ -94,6 +94,18 @@ class Case:
 
     def traps(self, args: tuple[int, ...]) -> bool:
         return self.ea(args) + self.op.width > self.size
+
+    def where(self, args: tuple[int, ...]) -> str:
+        """Where the access falls, for Hypothesis's statistics."""
+        ea, end = self.ea(args), self.ea(args) + self.op.width
+        if ea >= U32:
+            return "past 4 GiB, onto memory if it wrapped" if (ea % U32) + self.op.width <= self.size \
+                else "past 4 GiB"
+        if end == self.size:
+            return "flush with the end"
+        if ea < self.size < end:
+            return "across the end"
+        return "inside" if end < self.size else "past the end"
 
     def describe(self, args: tuple[int, ...]) -> str:
         return (f"{self.op.name} offset={self.offset} at {self.form} = {self.form.address(args)} "
@@ -263,8 +275,9 @@ def load_script(case: Case, *, consume: bool) -> tuple[Script, list[tuple[str, i
 
 def _note(case: Case) -> str:
     chain = " ".join(s.op + ("" if s.const is None else f"({s.const})") for s in case.chain)
+    mode = "returned" if case.mode == "return" else f"stored at {SCRATCH}"
     return (f"{case.op.name} offset={case.offset} align={case.align} at {case.form}, {case.pages} page(s)"
-            + (f"; chain: {chain}" if chain else "") + (f"; result {case.mode}ed" if chain else ""))
+            + (f"; chain: {chain}; result {mode}" if chain else ""))
 
 
 def check_loads(runtime: WasmRuntime, case: Case, *, consume: bool = False) -> None:
@@ -272,12 +285,11 @@ def check_loads(runtime: WasmRuntime, case: Case, *, consume: bool = False) -> N
     outcomes = check_script(runtime, script)
     verify = Verify(runtime, script, outcomes)
     mem, _ = initial_memory(case)
-    raw_at: dict[tuple[int, ...], int] = {}
     edge_at: dict[tuple[int, ...], int] = {}
     for kind, index, args in checks:
         if kind == "raw":
+            event(case.where(args))
             verify.load(index, case, args, mem)
-            raw_at[args] = index
         elif kind == "edge":
             verify.traps_like(index, case, args, "the load with its value consumed")
             edge_at[args] = index
@@ -312,6 +324,7 @@ def check_stores(runtime: WasmRuntime, case: Case) -> None:
         verify.fail(1, "pure(x) computes the stored value and cannot trap", "ok [one value]", str(pure))
     stored = (pure.value[0].bits & ((1 << (8 * case.op.width)) - 1)).to_bytes(case.op.width, "little")
     for index, args in calls:
+        event(case.where(args))
         after = bytearray(mem)
         if verify.traps_like(index, case, args, "the store"):
             what = f"{case.describe(args)}: a store that traps writes nothing"
@@ -362,6 +375,7 @@ def targets(size: int, width: int, offset: int) -> st.SearchStrategy[int]:
         st.sampled_from([size - width, size - width + 1, size - 1, size, size - width - 1, size + 1]),
         st.integers(size - width - 8, size + 2),
         st.integers(size - 8, size + 2),
+        st.integers(size - width + 1, max(size - width + 1, size - 1)),  # across the end
         st.integers(min(offset, size - width), size - width),
         st.sampled_from([0, 1, 2]),
         st.integers(0, U32 - 1),
@@ -405,7 +419,8 @@ def cases(draw: st.DrawFn, ops: tuple[MemOp, ...], *, kind: str = "edge", chain:
         steps = draw(chains(start, to=op.type) if chain else st.just(_plain(start, op.type)), label="chain")
         x = draw(value_bits(start), label="x")
         return Case(op, form, offset, align, pages, args, seed, steps, start=start, x=x)
-    steps = draw(chains(op.type, max_size=3), label="chain") if chain else ()
+    within: tuple[ValueType, ...] = ("i32", "i64") if op.type[0] == "i" else ("i32", "i64", "f32", "f64")
+    steps = draw(chains(op.type, within=within), label="chain") if chain else ()
     mode: Mode = draw(st.sampled_from(["return", "store"]), label="mode") if chain else "return"
     return Case(op, form, offset, align, pages, args, seed, steps, mode)
 
@@ -481,25 +496,38 @@ def test_computed_addresses_wrap(wasm_runtime: WasmRuntime, case: Case) -> None:
 def test_loaded_integers_consumed(wasm_runtime: WasmRuntime, case: Case) -> None:
     """An integer load whose value feeds 0-3 numeric instructions (returned, or stored elsewhere)
     traps exactly where the load alone does, and otherwise gives what those instructions give
-    applied to the loaded value."""
+    applied to the loaded value. The chain stays in integers (it may end with a conversion to a
+    float): float arithmetic is test_loaded_floats_consumed's."""
     check_loads(wasm_runtime, case, consume=True)
 
 
 @given(case=cases(FLOAT_LOADS, chain=True))
 @example(case=_case("f32.load", ARG, 0, [END - 4, END - 3], chain=(Step("f32.nearest"),)))
 @example(case=_case("f64.load", ARG, 2, [END - 10], chain=(Step("f32.demote_f64"),), mode="store"))
+@example(case=_case("f64.load", ARG, 0, [END - 8], chain=(Step("f64.ceil"),),  # ceil(-0.5) is -0.0
+                    seed=bytes(24) + (0xBFE0_0000_0000_0000).to_bytes(8, "little")))
 def test_loaded_floats_consumed(wasm_runtime: WasmRuntime, case: Case) -> None:
     """The same for float loads (rounding, min/max, sqrt, copysign, conversions, comparisons):
     a NaN result matches any NaN."""
     check_loads(wasm_runtime, case, consume=True)
 
 
-@given(case=cases(STORES, chain=True))
+@given(case=cases(STORES))
 @example(case=_case("i64.store", ARG, 0, [END - 8, END - 4], start="i64", x=2**64 - 1))
 @example(case=_case("i32.store16", ARG, 5, [END - 7, END - 6], x=0xBEEF))
 @example(case=_case("f64.store", ADD, 1, [END - 9], start="f64", x=0x7FF8_0000_0000_0001))
 def test_store_at_the_edge(wasm_runtime: WasmRuntime, case: Case) -> None:
-    """Every store width near the end, its value computed by 0-3 numeric instructions: the bytes
-    land little-endian at ``ea``, nothing else changes, and a store that ends past the end of
-    memory traps and writes nothing (not even its in-bounds part)."""
+    """Every store width near the end: the bytes land little-endian at ``ea``, nothing else
+    changes, and a store that ends past the end of memory traps and writes nothing (not even its
+    in-bounds part). The value is a parameter (converted once if its type is not the store's)."""
+    check_stores(wasm_runtime, case)
+
+
+@given(case=cases(STORES, chain=True))
+@example(case=_case("i32.store8", ARG, 0, [END - 1, END], chain=(Step("i32.popcnt"),), x=0xFF))
+@example(case=_case("f32.store", ARG, 0, [END - 4], start="f32", chain=(Step("f32.neg"), Step("f32.ceil")),
+                    x=0x3F00_0000))
+def test_stored_values_computed(wasm_runtime: WasmRuntime, case: Case) -> None:
+    """The same with the stored value computed by up to 3 numeric instructions of any type before
+    the store: the bytes stored are those of what the instructions give."""
     check_stores(wasm_runtime, case)
