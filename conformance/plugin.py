@@ -56,6 +56,8 @@ class _State:
     listed_but_passed: dict[tuple[str, str], str] = field(default_factory=dict)
     """(runtime, property) that passed though a known divergence lists it -> the entry's file"""
     diverged: set[tuple[str, str]] = field(default_factory=set)
+    examples: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(property, runtime) -> examples Hypothesis ran (all parametrisations), shrinking aside"""
     baseline: tuple[str, dict[str, Any]] | None = None
     """the baseline this run is compared with: (name, its contents)"""
 
@@ -263,14 +265,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 warnings.warn(pytest.PytestWarning(text), stacklevel=1)
 
 
-@pytest.hookimpl(wrapper=True)
+EXAMPLES = pytest.StashKey[dict[str, int]]()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Name the property being run, and count the examples Hypothesis ran for it.
+
+    The count comes from Hypothesis' statistics (the same that
+    ``--hypothesis-show-statistics`` prints), passed on to whoever else listens.
+    """
+    from hypothesis.statistics import collector
+
     state = item.config.stash[STATE]
     state.current = property_id(item)
+    counts: dict[str, int] = {}
+    listening = collector.value
+
+    def note(stats: Any) -> None:
+        for phase, data in stats.items():
+            if not (isinstance(data, dict) and phase.endswith("-phase")):
+                continue
+            cases = [t for t in data.get("test-cases", []) if t.get("status") != "invalid"]
+            kind = "shrinks" if phase == "shrink-phase" else "examples"
+            counts[kind] = counts.get(kind, 0) + len(cases)
+        if listening is not None:
+            listening(stats)
+
     try:
-        return (yield)
+        with collector.with_value(note):  # type: ignore[arg-type]  # declared DynamicVariable(None)
+            return (yield)
     finally:
         state.current = ""
+        item.stash[EXAMPLES] = counts
 
 
 @pytest.hookimpl(wrapper=True)
@@ -292,6 +319,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             state.report.add(Result(prop, runtime, "fail", message=str(report.longrepr)[-2000:]))
         return report
     seconds = report.duration
+    counted = item.stash.get(EXAMPLES, {})
+    if "examples" in counted:  # a Hypothesis test that ran to its end (a failure stops the count)
+        state.examples[(prop, runtime)] = state.examples.get((prop, runtime), 0) + counted["examples"]
     if report.passed:
         entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
         if entry is not None:  # warned at the end unless another of its parametrisations diverged
@@ -391,7 +421,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
             return
         _baselines(session, state)
+        state.report.examples = {f"{prop} {runtime}": n for (prop, runtime), n in state.examples.items()}
+        state.report.seed = _seed_of(session.config, state.profile)
         state.report.write(state.report_dir)
+
+
+def _seed_of(config: pytest.Config, profile: str) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is not None:
+        return str(seed)
+    if profile == "quick":
+        return "derandomized (the same examples every run)"
+    return "random per run (fix it with --hypothesis-seed=N; a failure prints its reproduction)"
 
 
 def _baselines(session: pytest.Session, state: _State) -> None:

@@ -72,6 +72,9 @@ class Report:
     profile: str = ""
     command: str = ""
     started: float = field(default_factory=time.time)
+    examples: dict[str, int] = field(default_factory=dict)
+    """"<property> <runtime>" -> how many examples Hypothesis ran (shrinking aside)"""
+    seed: str = ""
     comparison: Comparison | None = None
     """this run against a baseline (--wasm-baseline)"""
     saved_baseline: str = ""
@@ -88,6 +91,8 @@ class Report:
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 3),
             "profile": self.profile,
+            "seed": self.seed,
+            "examples": self.examples,
             "command": self.command,
             "host": {"python": sys.version.split()[0], "platform": platform.platform()},
             "package": str(Path(__file__).resolve().parent),
@@ -174,6 +179,9 @@ class Report:
             f"{data['started']}, profile `{self.profile}`, {data['seconds']:.1f} s in all. "
             f"Command: `{self.command}`",
             "",
+            f"Hypothesis seed: {self.seed or 'not recorded'}. Examples each property ran per runtime "
+            "(shrinking aside) are under *Examples run*.",
+            "",
             "## Runtimes",
             "",
             "| runtime | version | status | time | of which in the driver | scripts | driver restarts |",
@@ -217,6 +225,13 @@ class Report:
             f"{rt}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
             for rt, counts in self.summary().items())]
 
+        if self.examples:
+            lines += ["", "## Examples run", "", "| property | " + " | ".join(columns) + " |",
+                      "|---|" + "---:|" * len(columns)]
+            for prop in properties:
+                row = [str(self.examples[f"{prop} {c}"]) if f"{prop} {c}" in self.examples else ""
+                       for c in columns]
+                lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
         if self.choices:
             lines += ["", "## Where the spec allows more than one outcome", "",
                       "What each runtime chose, per property.", "",
