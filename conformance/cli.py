@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
-from conformance.model import GUEST_MODELS, Verdict, check, check_against
+from conformance.model import GUEST_MODELS, Checker, Verdict, check, check_against
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
 from conformance.script import Outcome, Script, ScriptError, describe_op
 
@@ -57,9 +57,13 @@ def replay(args: argparse.Namespace) -> int:
             differs += 1
             continue
         verdict = _verdict(script, result.outcomes, reference, args.timeout)
+        expected = _expected(script, result.outcomes, reference)
+        source = "model" if script.guest in GUEST_MODELS else REFERENCE
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
-            flag = "  <-- differs from the model" if verdict.mismatch and verdict.mismatch.index == i else ""
-            print(f"  {i:>3}: {describe_op(op)}  =>  {outcome}{flag}")
+            flag = "  <-- differs" if verdict.mismatch and verdict.mismatch.index == i else ""
+            print(f"  {i:>3}: {describe_op(op)}")
+            print(f"         got:   {outcome}{flag}")
+            print(f"         {source + ':':<6} {expected[i] if i < len(expected) else '(not reached)'}")
         if verdict.mismatch:
             differs += 1
             print(f"  DIFFERS: {verdict.mismatch.describe()}")
@@ -67,6 +71,25 @@ def replay(args: argparse.Namespace) -> int:
             print("  agrees with the model" + (f" (chose: {'; '.join(verdict.choices)})"
                                                if verdict.choices else ""))
     return 1 if differs else 0
+
+
+def _expected(script: Script, outcomes: tuple[Outcome, ...],
+              reference: list[tuple[Outcome, ...]]) -> list[str]:
+    """Per operation, what the model allows there (the outcome it matched, or all it allows), up to
+    the first difference; for a guest it does not know, the reference runtime's outcome."""
+    if script.guest not in GUEST_MODELS:
+        return [str(o) for o in reference[0]] if reference else []
+    checker = Checker(GUEST_MODELS[script.guest])
+    out: list[str] = []
+    for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
+        alternatives = checker.alternatives(op)
+        accepted = next((a for a in alternatives if a.accepts(got)), None)
+        if accepted is None:
+            out.append(" or ".join(str(a.outcome) for a in alternatives))
+            break
+        out.append(str(accepted.outcome) + (f"  ({accepted.choice})" if accepted.choice else ""))
+        checker.step(index, op, got)
+    return out
 
 
 def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tuple[Outcome, ...]],

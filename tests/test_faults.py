@@ -209,6 +209,7 @@ def test_counterexample_is_the_drivers_fault_not_the_scripts(
                           capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "agrees with the model" in good.stdout
+    assert "got:   ok" in good.stdout and "model: ok" in good.stdout  # each outcome beside the model's
 
 
 def test_segfaulting_driver_is_a_crash_and_the_run_goes_on(tmp_path: Path) -> None:
