@@ -72,8 +72,9 @@ setup-toolchains:
 	else echo "setup: no root or apt-get; compiled-guest properties need clang for wasm32"; fi
 
 # Every runtime that loads here, default profile; writes reports/latest/.
+# pytest-xdist, one worker per core, each runtime's tests on one worker (loadgroup).
 conformance: setup
-	$(PY) -m pytest conformance/suite --wasm-profile=default $(PYTEST_ARGS)
+	$(PY) -m pytest conformance/suite --wasm-profile=default -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # The project's own tests: self-tests of the harness, the quick profile of the
 # suite on every runtime, lint and types.

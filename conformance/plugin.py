@@ -12,7 +12,7 @@ import os
 import shlex
 import warnings
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"wasm_feature(name): skip on a runtime whose probe lacks it ({', '.join(FEATURES)})")
     config.addinivalue_line(
         "markers", "wasm_thorough: runs only in the thorough profile (it may really allocate GiBs)")
+    config.addinivalue_line(  # pytest-xdist's own, set on every runtime's tests (harmless without it)
+        "markers", "xdist_group(name): tests that pytest-xdist's --dist loadgroup keeps on one worker")
 
 
 def _load_hypothesis_profile(profile: str) -> None:
@@ -248,6 +250,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         runtime = _runtime_of(item)
         if runtime is not None:
             seen |= {(runtime, property_id(item)), (family.get(runtime, runtime), property_id(item))}
+            # Under pytest-xdist's `-n N --dist loadgroup` every test of one runtime goes to one
+            # worker: its driver lives in one process, shared by its tests, as in a serial run.
+            item.add_marker(pytest.mark.xdist_group(name=f"wasm-{runtime}"))
     selected = set(family) | set(family.values())
     for runtime, entries in state.known.items():
         # Only a runtime whose properties were collected can tell an entry that
@@ -417,13 +422,51 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         runtime.process.close()
     if state.reference is not None:
         state.reference.close()
+    examples = {f"{prop} {runtime}": n for (prop, runtime), n in state.examples.items()}
+    state.report.examples.update(examples)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller merges and writes
+        workeroutput["wasm_conformance"] = json.dumps(_worker_payload(state))
+        return
     if state.report.results:
-        if hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
-            return
         _baselines(session, state)
-        state.report.examples = {f"{prop} {runtime}": n for (prop, runtime), n in state.examples.items()}
         state.report.seed = _seed_of(session.config, state.profile)
         state.report.write(state.report_dir)
+
+
+# --- pytest-xdist: one worker per runtime, one report ---------------------------------
+
+
+def _worker_payload(state: _State) -> dict[str, Any]:
+    report = state.report
+    return {
+        "results": [asdict(r) for r in report.results],
+        "runtimes": {rid: asdict(rec) for rid, rec in report.runtimes.items()},
+        "ran": sorted(state.runtimes),
+        "choices": report.choices,
+        "warnings": report.warnings,
+        "examples": report.examples,
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller of an xdist run takes in one worker's share of the report."""
+    state = node.config.stash.get(STATE, None)
+    raw = getattr(node, "workeroutput", {}).get("wasm_conformance")
+    if state is None or raw is None:
+        return
+    payload = json.loads(raw)
+    report = state.report
+    report.results += [Result(**r) for r in payload["results"]]
+    for rid in payload["ran"]:  # the runtimes whose tests this worker ran: its records are theirs
+        report.runtimes[rid] = RuntimeRecord(**payload["runtimes"][rid])
+    for prop, by_runtime in payload["choices"].items():
+        for rid, chosen in by_runtime.items():
+            mine = report.choices.setdefault(prop, {}).setdefault(rid, [])
+            mine += [c for c in chosen if c not in mine]
+    report.warnings += [w for w in payload["warnings"] if w not in report.warnings]
+    report.examples.update(payload["examples"])
 
 
 def _seed_of(config: pytest.Config, profile: str) -> str:
