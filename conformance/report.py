@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from conformance import html_report
 from conformance.baseline import Comparison
 from conformance.guests import all_guests
 
@@ -162,8 +163,11 @@ class Report:
     def write(self, directory: Path) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
         json_path, md_path = directory / "report.json", directory / "report.md"
-        json_path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        data = self.to_json()
+        json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         md_path.write_text(self.markdown(), encoding="utf-8")
+        # report.html beside them: the same data, one self-contained page (conformance/html_report.py)
+        (directory / "report.html").write_text(html_report.render(data), encoding="utf-8")
         return json_path, md_path
 
     # -- markdown ---------------------------------------------------------------
