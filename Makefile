@@ -15,10 +15,10 @@ JS_STAMP := $(JS_DIR)/node_modules/.installed
 # is committed; its build is checked where the toolchain is).
 TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
-.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-example conformance test lint guests \
+.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example conformance test lint guests \
 	check-guests clean
 
-setup: setup-python setup-wasmer setup-js setup-toolchains setup-example
+setup: setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example
 
 setup-python: $(STAMP)
 
@@ -70,6 +70,18 @@ setup-toolchains:
 	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1)) \
 	  || echo "setup: apt-get could not install the toolchains; compiled guests will be skipped"; \
 	else echo "setup: no root or apt-get; compiled-guest properties need clang for wasm32"; fi
+
+# Debian's chromium, for tests/test_html_report.py (report.html in a headless browser, driven
+# by Playwright from the dev extra; Playwright never downloads a browser here). Without root or
+# apt, that test is skipped, saying so.
+setup-browser:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "setup: installing chromium"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1)) \
+	  || echo "setup: apt-get could not install chromium; the report.html browser test will be skipped"; \
+	else echo "setup: no root or apt-get; the report.html browser test needs chromium"; fi
 
 # Every runtime that loads here, default profile; writes reports/latest/.
 # pytest-xdist, one worker per core, each runtime's tests on one worker (loadgroup).
