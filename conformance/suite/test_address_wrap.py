@@ -26,7 +26,7 @@ test_endianness.py's ``test_signalling_nan_bits_survive_memory``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, NoReturn
 
 from hypothesis import event, example, given
@@ -82,7 +82,6 @@ class Case:
     """a store's value: the type of ``x`` before the chain"""
     x: int = 0
     """a store's value: the bits of ``x``"""
-    note: str = field(default="", compare=False)
 
     @property
     def size(self) -> int:
@@ -118,8 +117,9 @@ class Case:
 def regions(case: Case) -> list[tuple[int, int]]:
     """The spans the host fills (and, for stores, reads back): the edge, and around each target.
 
-    Around a target: its effective address and, where that is past 4 GiB, the address it
-    would have if the offset wrapped, so a runtime that wraps reads or writes known bytes.
+    Around a target: its effective address, the address it would have if the offset wrapped
+    (where that is past 4 GiB) and the address before the offset, so a runtime that wraps, or
+    drops the offset, reads or writes known bytes, and a stray store shows.
     """
     size = case.size
     spans = [(size - EDGE_BYTES, size)]
@@ -270,7 +270,7 @@ def load_script(case: Case, *, consume: bool) -> tuple[Script, list[tuple[str, i
                 x = Value(INT_OF[case.op.type], loaded(case, mem, args))
                 add("pure", Call("pure", (x,)), args, read=case.mode == "store")
     module = load_module(case.op, case.form, case.offset, case.align, case.pages, case.chain, case.mode)
-    return Script.of(GUEST, ops, note=case.note or _note(case), wat=module), checks
+    return Script.of(GUEST, ops, note=_note(case), wat=module), checks
 
 
 def _note(case: Case) -> str:
@@ -316,7 +316,7 @@ def check_stores(runtime: WasmRuntime, case: Case) -> None:
         ops.append(Call("put", (*(Value.i32(a) for a in args), x)))
         ops += [Read(lo, hi - lo) for lo, hi in spans]
     module = store_module(case.op, case.form, case.offset, case.align, case.pages, case.start, case.chain)
-    script = Script.of(GUEST, ops, note=case.note or _note(case) + f"; x = {x}", wat=module)
+    script = Script.of(GUEST, ops, note=_note(case) + f"; x = {x}", wat=module)
     outcomes = check_script(runtime, script)
     verify = Verify(runtime, script, outcomes)
     pure = outcomes[1]
