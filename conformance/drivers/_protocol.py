@@ -16,6 +16,7 @@ import json
 import os
 import struct
 import sys
+import time
 import traceback
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
@@ -129,6 +130,11 @@ class Driver:
     def usable_after_trap(self) -> bool:
         """Whether the instance's exports can still be called after a trap."""
         return True
+
+    def raw_call(self, func: str, args: List[TypedValue]) -> Callable[[], Any]:
+        """For the bench: a callable that calls ``func`` by the runtime's own API, arguments
+        converted once (the default goes through :meth:`call`, translation included)."""
+        return lambda: self.call(func, args)
 
 
 class BufferViews:
@@ -244,6 +250,22 @@ def _send(out: IO[str], obj: Dict[str, Any]) -> None:
     out.flush()
 
 
+_SPLICE = 4096
+
+
+def _reply(rid: Any, outcomes: List[Dict[str, Any]]) -> str:
+    """The reply line. A long read's hex is spliced into the text, not passed through the JSON
+    encoder: hex needs no escaping, and escaping megabytes of it was most of the reply's cost."""
+    texts = []
+    for o in outcomes:
+        value = o.get("ok")
+        if isinstance(value, str) and len(value) >= _SPLICE:  # only reads answer a string: hex
+            texts.append('{"ok":"' + value + '"}')
+        else:
+            texts.append(json.dumps(o, separators=(",", ":")))
+    return '{"id":' + json.dumps(rid) + ',"outcomes":[' + ",".join(texts) + "]}\n"
+
+
 def serve(make_driver: Callable[[], Driver], runtime_id: str) -> int:
     """Answer scripts from stdin until it closes. The first line out is the hello."""
     # A runtime that prints to stdout (wasm3's C code prints backtraces there)
@@ -272,9 +294,195 @@ def serve(make_driver: Callable[[], Driver], runtime_id: str) -> int:
             assert isinstance(request, dict)
             if request.get("command") == "shutdown":
                 break
+            if request.get("command") == "bench":
+                _send(out, {"id": request.get("id"), "bench": run_bench(session, request)})
+                continue
             outcomes = session.run(request["module"], request["ops"])
-            _send(out, {"id": request.get("id"), "outcomes": outcomes})
+            out.write(_reply(request.get("id"), outcomes))
+            out.flush()
         except Exception as exc:
             rid = request.get("id") if isinstance(request, dict) else None
             _send(out, {"id": rid, "bad_request": f"{type(exc).__name__}: {exc}"})
     return 0
+
+
+# -- the bench command (conformance/bench.py) -----------------------------------
+#
+# {"id": N, "command": "bench", "module": {...}, "cases": [{"name": .., "kind": .., ...}],
+#  "target": 0.05, "samples": 5}  ->  {"id": N, "bench": [{"name": .., "ns": {...}, ...} | {"name": ..,
+#  "error": reason, "message": ..}]}. Timing loops run here, beside the runtime, not across the pipe.
+
+def _clock_ns() -> int:
+    return time.perf_counter_ns()
+
+
+def _measure(fn: Callable[[], Any], target: float, samples: int,
+             setup: Optional[Callable[[], None]] = None, max_repeat: int = 1 << 30) -> Dict[str, Any]:
+    """Nanoseconds per call of ``fn``: ``samples`` samples of about ``target`` seconds each.
+
+    ``setup`` (untimed) runs before each sample, for cases that use up state (a grow).
+    """
+    repeat = 1
+    while True:  # calibrate: grow the repeat count until a sample takes about target
+        if setup is not None:
+            setup()
+        began = _clock_ns()
+        for _ in range(repeat):
+            fn()
+        spent = _clock_ns() - began
+        if spent >= target * 1e9 or repeat >= max_repeat:
+            break
+        guess = int(repeat * target * 1e9 / max(spent, 1)) + 1
+        repeat = min(max_repeat, max(repeat * 2, min(guess, repeat * 100)))
+    per: List[float] = []
+    for _ in range(samples):
+        if setup is not None:
+            setup()
+        began = _clock_ns()
+        for _ in range(repeat):
+            fn()
+        per.append((_clock_ns() - began) / repeat)
+    per.sort()
+    n = len(per)
+    median = per[n // 2] if n % 2 else (per[n // 2 - 1] + per[n // 2]) / 2
+    return {"median": median, "min": per[0], "max": per[-1], "repeat": repeat, "samples": n}
+
+
+def _pattern(size: int) -> bytes:
+    return bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+
+
+def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any],
+                target: float, samples: int) -> Dict[str, Any]:
+    d = session.driver
+    kind = str(case["kind"])
+    size = int(case.get("size", 0))
+    wasm, _ = session.module_bytes(module)
+    fresh = [0]
+
+    def instantiate() -> None:
+        fresh[0] += 1
+        d.instantiate(wasm, f"bench#{session.scripts}#{fresh[0]}")
+
+    session.scripts += 1
+    instantiate()
+    data = _pattern(size)
+    if kind == "memcpy":  # the physical reference: a plain copy of the same bytes, in this process
+        dst = memoryview(bytearray(size))
+        return _measure(lambda: dst.__setitem__(slice(0, size), data), target, samples)
+    if kind == "call":
+        args = [(a["type"], int(a["value"])) for a in case.get("args", [])]
+        return _measure(d.raw_call(str(case["func"]), args), target, samples)
+    if kind == "write":
+        return _measure(lambda: d.write(0, data), target, samples)
+    if kind == "read":
+        return _measure(lambda: d.read(0, size), target, samples)
+    if kind in ("view_write", "view_read"):
+        d.view("bench")
+        if kind == "view_write":
+            return _measure(lambda: d.view_write("bench", 0, data), target, samples)
+        return _measure(lambda: d.view_read("bench", 0, size), target, samples)
+    if kind == "string":  # encode, write, the guest takes (ptr, len), read back, decode
+        text = ("héllo wörld " * (size // 13 + 1)).encode()[:size].decode("utf-8", "ignore")
+        echo = d.raw_call(str(case["func"]), [("i32", 0), ("i32", len(text.encode()))])
+
+        def round_trip() -> None:
+            raw = text.encode()
+            d.write(0, raw)
+            echo()
+            if d.read(0, len(raw)).decode() != text:
+                raise HostError("internal", "string round trip lost bytes")
+        return _measure(round_trip, target, samples)
+    if kind in ("grow", "grow_to"):
+        # The host's grow, or the guest's memory.grow through its export "grow" (a runtime
+        # with no host-side grow still has that one); a fresh instance per sample.
+        by_guest = case.get("via") == "guest"
+
+        def grow(delta: int) -> None:
+            if by_guest:
+                before = d.size()
+                d.raw_call("grow", [("i32", delta)])()
+                if d.size() == before and delta:
+                    raise HostError("grow-failed", f"the guest's memory.grow({delta}) answered -1")
+            else:
+                d.grow(delta)
+        if kind == "grow":
+            delta = int(case.get("delta", 1))
+            grow(delta)  # refused here: reported as the case's error
+            return _measure(lambda: grow(delta), target, samples, setup=instantiate,
+                            max_repeat=int(case.get("max_repeat", 1000)))
+        pages = int(case["pages"])
+        start = d.size() // 65536
+        times: List[float] = []
+        for _ in range(samples):
+            instantiate()
+            began = _clock_ns()
+            grow(pages - start)
+            times.append(float(_clock_ns() - began))
+            if d.size() != pages * 65536:
+                raise HostError("grow-failed", f"grew to {d.size()} bytes, not {pages} pages")
+        instantiate()  # let the big memory go
+        times.sort()
+        return {"median": times[len(times) // 2], "min": times[0], "max": times[-1], "repeat": 1,
+                "samples": len(times), "pages": pages}
+    if kind == "script":  # the harness's own path through this process, in three depths
+        ops = case["ops"]
+        depth = str(case.get("depth", "raw"))
+        if depth == "raw":
+            steps = [_raw_step(session, d, wasm, op) for op in ops]
+            return _measure(lambda: [step() for step in steps], target, samples)
+        if depth == "session":
+            return _measure(lambda: session.run(module, ops), target, samples)
+        line = json.dumps({"id": 1, "module": module, "ops": ops})
+
+        def whole() -> None:
+            request = json.loads(line)
+            outcomes = session.run(request["module"], request["ops"])
+            json.dumps({"id": request["id"], "outcomes": outcomes}, separators=(",", ":"))
+        return _measure(whole, target, samples)
+    raise HostError("unsupported", f"unknown bench case kind {kind!r}")
+
+
+def _raw_step(session: "_Session", d: Driver, wasm: bytes, op: Dict[str, Any]) -> Callable[[], Any]:
+    """One script operation as a direct call of the driver's host API (no dispatch, hex, JSON)."""
+    kind = op["op"]
+    if kind == "instantiate":
+        def inst() -> None:
+            session.scripts += 1  # compiled once per script, as the protocol's path does
+            d.instantiate(wasm, f"raw#{session.scripts}")
+        return inst
+    if kind == "write":
+        addr, data = int(op["addr"]), bytes.fromhex(op["data"])
+        return lambda: d.write(addr, data)
+    if kind == "read":
+        addr, length = int(op["addr"]), int(op["length"])
+        return lambda: d.read(addr, length)
+    if kind == "call":
+        func = str(op["func"])
+        args = [(a["type"], int(a["value"])) for a in op.get("args", [])]
+        return lambda: d.call(func, args)
+    if kind == "grow":
+        delta = int(op["delta"])
+        return lambda: d.grow(delta)
+    if kind == "size":
+        return d.size
+    raise HostError("unsupported", f"the raw script bench has no {kind!r}")
+
+
+def run_bench(session: _Session, request: Dict[str, Any]) -> List[Dict[str, Any]]:
+    target = float(request.get("target", 0.05))
+    samples = int(request.get("samples", 5))
+    results: List[Dict[str, Any]] = []
+    for case in request["cases"]:
+        entry: Dict[str, Any] = {"name": case.get("name", case.get("kind"))}
+        try:
+            entry.update(_bench_case(session, request["module"], case, target, samples))
+        except Trap as trap:
+            entry.update({"error": "trap " + trap.reason, "message": trap.message})
+        except HostError as err:
+            entry.update({"error": err.reason, "message": err.message})
+        except Exception as exc:
+            entry.update({"error": "internal", "message": f"{type(exc).__name__}: {exc}"})
+        results.append(entry)
+    session.instantiated = False
+    return results

@@ -133,6 +133,10 @@ class PywasmDriver(BufferViews, Driver):
         types = [_TYPES.get(r.data, "?") for r in ftype.rets]
         return [from_python(t, v) for t, v in zip(types, results)]
 
+    def raw_call(self, func: str, args: List[TypedValue]) -> Any:
+        runtime, instance, params = self.runtime, self.instance, [to_python(t, bits) for t, bits in args]
+        return lambda: runtime.invocate(instance, func, params)
+
     def usable_after_trap(self) -> bool:
         # pywasm leaves the trapped call's frames on its stack, and its next
         # invocation asserts that the stack is empty.

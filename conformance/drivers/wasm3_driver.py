@@ -134,6 +134,10 @@ class Wasm3Driver(BufferViews, Driver):
         values = list(result) if len(types) > 1 else [result]
         return [from_python(t, v) for t, v in zip(types, values)]
 
+    def raw_call(self, func: str, args: List[TypedValue]) -> Any:
+        f, params = self.runtime.find_function(func), [to_python(t, bits) for t, bits in args]
+        return lambda: f(*params)
+
     def size(self) -> int:
         return len(self._mem())
 

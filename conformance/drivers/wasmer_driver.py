@@ -208,6 +208,10 @@ class WasmerDriver(Driver):
         values = list(result) if len(types) > 1 else [result]
         return [from_python(t, v) for t, v in zip(types, values)]
 
+    def raw_call(self, func: str, args: List[TypedValue]) -> Any:
+        f, params = getattr(self.instance.exports, func), [to_python(t, bits) for t, bits in args]
+        return lambda: f(*params)
+
     @_no_panic
     def grow(self, delta: int) -> int:
         try:

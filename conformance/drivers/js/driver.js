@@ -120,7 +120,12 @@ function detectEngine() {
 
 var HEX_DIGITS = '0123456789abcdef';
 
+// Buffer (Node, Bun and Deno all have it) converts in native code; a string of
+// two characters per byte joined in JS was most of a large read's time.
+var HAS_BUFFER = typeof Buffer === 'function' && typeof Buffer.from === 'function';
+
 function bytesToHex(bytes) {
+  if (HAS_BUFFER) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
   var out = [];
   for (var i = 0; i < bytes.length; i++) {
     out.push(HEX_DIGITS[bytes[i] >> 4] + HEX_DIGITS[bytes[i] & 15]);
@@ -133,6 +138,10 @@ function bytesToHex(bytes) {
 function hexToBytes(text) {
   if (typeof text !== 'string' || text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
     throw new TypeError('not a hex string: ' + JSON.stringify(text).slice(0, 40));
+  }
+  if (HAS_BUFFER) { // the text is checked above, so Buffer cannot stop short
+    var buf = Buffer.from(text, 'hex');
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
   var bytes = new Uint8Array(text.length / 2);
   for (var i = 0; i < bytes.length; i++) {
@@ -705,6 +714,196 @@ var OPERATIONS = {
 };
 
 // ---------------------------------------------------------------------------
+// The bench command (conformance/bench.py): timing loops beside the engine, not
+// across the pipe. {"command": "bench", "module": .., "cases": [..], "target": s,
+// "samples": n} -> {"bench": [{"name", "median", "min", "max", "repeat", "samples"} |
+// {"name", "error", "message"}]}, times in nanoseconds per operation.
+
+var BENCH_SINK = { value: null };
+
+function clockNs() {
+  var t = process.hrtime();
+  return t[0] * 1e9 + t[1];
+}
+
+function measure(fn, target, samples, setup, maxRepeat) {
+  var repeat = 1;
+  var limit = maxRepeat || 1073741824;
+  var began;
+  var i;
+  for (;;) { // calibrate: grow the repeat count until a sample takes about target
+    if (setup) setup();
+    began = clockNs();
+    for (i = 0; i < repeat; i++) fn();
+    var spent = clockNs() - began;
+    if (spent >= target * 1e9 || repeat >= limit) break;
+    var guess = Math.floor(repeat * target * 1e9 / Math.max(spent, 1)) + 1;
+    repeat = Math.min(limit, Math.max(repeat * 2, Math.min(guess, repeat * 100)));
+  }
+  var per = [];
+  for (var s = 0; s < samples; s++) {
+    if (setup) setup();
+    began = clockNs();
+    for (i = 0; i < repeat; i++) fn();
+    per.push((clockNs() - began) / repeat);
+  }
+  per.sort(function (a, b) { return a - b; });
+  var n = per.length;
+  var median = n % 2 ? per[(n - 1) / 2] : (per[n / 2 - 1] + per[n / 2]) / 2;
+  return { median: median, min: per[0], max: per[n - 1], repeat: repeat, samples: n };
+}
+
+function benchPattern(size) {
+  var out = new Uint8Array(size);
+  for (var i = 0; i < size; i++) out[i] = i & 255;
+  return out;
+}
+
+function benchCase(session, moduleSpec, spec, target, samples) {
+  var kind = String(spec.kind);
+  var size = spec.size === undefined ? 0 : intField(spec, 'size');
+  var instantiate = function () {
+    session.scripts += 1; // a fresh compiled module, as each script gets
+    session.instantiate(moduleSpec);
+  };
+  instantiate();
+  var data = benchPattern(size);
+  var memory = function () { return session.requireMemory(); };
+  if (kind === 'memcpy') { // the physical reference: a plain copy of the same bytes, in this process
+    var dst = new Uint8Array(size);
+    return measure(function () { dst.set(data, 0); }, target, samples);
+  }
+  if (kind === 'call') {
+    var fn = session.instance.exports[stringField(spec, 'func')];
+    var args = (spec.args || []).map(function (a) { return toJs(a.type, a); });
+    // the result is kept where the optimiser cannot drop it (V8 inlines a small export)
+    return measure(function () { BENCH_SINK.value = fn.apply(undefined, args); }, target, samples);
+  }
+  if (kind === 'write') return measure(function () { new Uint8Array(memory().buffer).set(data, 0); }, target, samples);
+  if (kind === 'read') return measure(function () { new Uint8Array(memory().buffer).slice(0, size); }, target, samples);
+  if (kind === 'view_write' || kind === 'view_read') {
+    var view = new Uint8Array(memory().buffer); // kept, as a zero-copy host holds it
+    if (kind === 'view_write') return measure(function () { view.set(data, 0); }, target, samples);
+    return measure(function () { view.slice(0, size); }, target, samples);
+  }
+  if (kind === 'string') {
+    var text = decodeUtf8(new TextEncoder().encode(new Array(Math.floor(size / 13) + 2).join('héllo wörld ')).slice(0, size));
+    text = text.replace(/\uFFFD+$/, '');
+    var textEncoder = new TextEncoder();
+    var textDecoder = new TextDecoder('utf-8');
+    var echo = session.instance.exports[stringField(spec, 'func')];
+    return measure(function () {
+      var raw = textEncoder.encode(text);
+      new Uint8Array(memory().buffer).set(raw, 0);
+      echo(0, raw.length);
+      if (textDecoder.decode(new Uint8Array(memory().buffer).slice(0, raw.length)) !== text) {
+        throw new HostError('internal', 'string round trip lost bytes');
+      }
+    }, target, samples);
+  }
+  if (kind === 'grow' || kind === 'grow_to') {
+    // The host's Memory.grow, or the guest's memory.grow through its export "grow".
+    var byGuest = spec.via === 'guest';
+    var grow = function (delta) {
+      if (byGuest) {
+        if (session.instance.exports.grow(delta) === -1 && delta) {
+          throw new HostError('grow-failed', "the guest's memory.grow(" + delta + ') answered -1');
+        }
+        return;
+      }
+      try {
+        growMemory(memory(), delta);
+      } catch (err) {
+        if (err instanceof RangeError || err instanceof TypeError) throw new HostError('grow-failed', 'Memory.grow: ' + describeError(err));
+        throw err;
+      }
+    };
+    if (kind === 'grow') {
+      var delta = spec.delta === undefined ? 1 : intField(spec, 'delta');
+      grow(delta);
+      return measure(function () { grow(delta); }, target, samples, instantiate, spec.max_repeat || 1000);
+    }
+    var pages = intField(spec, 'pages');
+    var start = memory().buffer.byteLength / 65536;
+    var times = [];
+    for (var s = 0; s < samples; s++) {
+      instantiate();
+      var began = clockNs();
+      grow(pages - start);
+      times.push(clockNs() - began);
+      if (memory().buffer.byteLength !== pages * 65536) {
+        throw new HostError('grow-failed', 'grew to ' + memory().buffer.byteLength + ' bytes, not ' + pages + ' pages');
+      }
+    }
+    instantiate(); // let the big memory go
+    times.sort(function (a, b) { return a - b; });
+    return { median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1],
+      repeat: 1, samples: times.length, pages: pages };
+  }
+  if (kind === 'script') { // the harness's own path through this process, in three depths
+    var ops = spec.ops;
+    var depth = spec.depth || 'raw';
+    if (depth === 'raw') {
+      var steps = ops.map(function (op) { return rawStep(session, moduleSpec, op); });
+      return measure(function () { for (var k = 0; k < steps.length; k++) steps[k](); }, target, samples);
+    }
+    if (depth === 'session') return measure(function () { session.run(moduleSpec, ops); }, target, samples);
+    var line = JSON.stringify({ id: 1, module: moduleSpec, ops: ops });
+    return measure(function () {
+      var request = JSON.parse(line);
+      JSON.stringify({ id: request.id, outcomes: session.run(request.module, request.ops) }) + '\n';
+    }, target, samples);
+  }
+  throw new HostError('unsupported', 'unknown bench case kind ' + JSON.stringify(kind));
+}
+
+// One script operation as a direct use of the JS API (no dispatch, hex or JSON).
+function rawStep(session, moduleSpec, op) {
+  var memory = function () { return session.requireMemory(); };
+  if (op.op === 'instantiate') {
+    return function () { session.scripts += 1; session.instantiate(moduleSpec); };
+  }
+  if (op.op === 'write') {
+    var addr = intField(op, 'addr');
+    var data = hexToBytes(op.data);
+    return function () { new Uint8Array(memory().buffer).set(data, addr); };
+  }
+  if (op.op === 'read') {
+    var from = intField(op, 'addr');
+    var to = from + intField(op, 'length');
+    return function () { return new Uint8Array(memory().buffer).slice(from, to); };
+  }
+  if (op.op === 'call') {
+    var name = stringField(op, 'func');
+    var wire = op.args || [];
+    return function () { return session.call(name, wire); };
+  }
+  throw new HostError('unsupported', 'the raw script bench has no ' + JSON.stringify(op.op));
+}
+
+function runBench(session, request) {
+  var target = typeof request.target === 'number' ? request.target : 0.05;
+  var samples = typeof request.samples === 'number' ? request.samples : 5;
+  var results = [];
+  for (var i = 0; i < request.cases.length; i++) {
+    var spec = request.cases[i];
+    var entry = { name: spec.name || spec.kind };
+    try {
+      var figures = benchCase(session, request.module, spec, target, samples);
+      for (var key in figures) entry[key] = figures[key];
+    } catch (err) {
+      if (err instanceof GuestTrap) { entry.error = 'trap ' + err.reason; entry.message = err.message; }
+      else if (err instanceof HostError) { entry.error = err.reason; entry.message = err.message; }
+      else { entry.error = 'internal'; entry.message = describeError(err); }
+    }
+    results.push(entry);
+  }
+  session.instance = null;
+  session.memory = null;
+  return results;
+}
+
+// ---------------------------------------------------------------------------
 // The loop: a hello, then one reply line per request line
 
 // Replies are written to file descriptor 1 synchronously, whole, before the
@@ -771,6 +970,10 @@ function handleLine(session, line) {
       throw new TypeError('a request is a JSON object');
     }
     if (request.command === 'shutdown') return false;
+    if (request.command === 'bench') {
+      send({ id: request.id, bench: runBench(session, request) });
+      return true;
+    }
     if (!Array.isArray(request.ops)) throw new TypeError('request has no list of ops');
     if (request.module === null || typeof request.module !== 'object') throw new TypeError('request has no module');
     var outcomes = session.run(request.module, request.ops);
@@ -792,26 +995,32 @@ function main() {
   send({ protocol: PROTOCOL_VERSION, runtime: engine.runtime, version: engine.version, pid: process.pid, info: engine.info });
 
   var session = new Session();
-  var pending = '';
+  // The pieces of a line not yet whole: only each new chunk is searched for the
+  // newline, and the pieces are joined once (appending every chunk to one string
+  // and searching it all again was quadratic in a line of megabytes of hex).
+  var pending = [];
   var done = false;
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', function (chunk) {
     if (done) return;
-    pending += chunk;
+    var start = 0;
     var cut;
-    while (!done && (cut = pending.indexOf('\n')) >= 0) {
-      var line = pending.slice(0, cut);
-      pending = pending.slice(cut + 1);
+    while (!done && (cut = chunk.indexOf('\n', start)) >= 0) {
+      pending.push(chunk.slice(start, cut));
+      var line = pending.join('');
+      pending = [];
+      start = cut + 1;
       if (!handleLine(session, line)) {
         done = true;
         finish();
       }
     }
+    if (!done && start < chunk.length) pending.push(start === 0 ? chunk : chunk.slice(start));
   });
   process.stdin.on('end', function () {
     if (done) return;
     done = true;
-    if (pending) handleLine(session, pending); // a last line without its newline
+    if (pending.length) handleLine(session, pending.join('')); // a last line without its newline
     finish();
   });
 }
