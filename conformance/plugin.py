@@ -417,6 +417,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         record.scripts = runtime.scripts_run
         record.driver_seconds = runtime.process.busy_seconds
         record.restarts = runtime.process.restarts
+        record.peak_rss_mib = runtime.process.peak_rss / (1 << 20)
+        record.recycles = runtime.process.recycles
         record.crashes = runtime.process.crashes
         record.timeouts = runtime.process.timeouts
         runtime.process.close()

@@ -59,6 +59,10 @@ class RuntimeRecord:
     restarts: int = 0
     crashes: int = 0
     timeouts: int = 0
+    peak_rss_mib: float = 0.0
+    """the driver process's peak resident memory (VmHWM), the largest over its restarts"""
+    recycles: int = 0
+    """driver processes replaced between scripts because their memory grew too much"""
     info: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, Any] = field(default_factory=dict)
 
@@ -165,7 +169,10 @@ class Report:
         json_path, md_path = directory / "report.json", directory / "report.md"
         data = self.to_json()
         json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        md_path.write_text(self.markdown(), encoding="utf-8")
+        text = self.markdown()
+        if (directory / "bench.json").is_file() and (directory / "bench.md").is_file():  # conformance.bench
+            text += "\n" + (directory / "bench.md").read_text(encoding="utf-8")
+        md_path.write_text(text, encoding="utf-8")
         # report.html beside them: the same data, one self-contained page (conformance/html_report.py)
         (directory / "report.html").write_text(html_report.render(data), encoding="utf-8")
         return json_path, md_path
@@ -195,6 +202,11 @@ class Report:
             status = "ran" if rec.available else f"skipped: {rec.reason}"
             lines.append(f"| {rec.id} | {rec.version} | {_cell(status)} | {rec.seconds:.1f} s "
                          f"| {rec.driver_seconds:.1f} s | {rec.scripts} | {rec.restarts} |")
+        if any(rec.peak_rss_mib for rec in self.runtimes.values()):
+            lines += ["", "Peak driver memory (VmHWM): " + ", ".join(
+                f"{rec.id} {rec.peak_rss_mib:.0f} MiB"
+                + (f" ({rec.recycles} recycled)" if rec.recycles else "")
+                for rec in self.runtimes.values() if rec.peak_rss_mib) + "."]
         probed = [rec for rec in self.runtimes.values() if rec.probes]
         if probed:
             names = list(probed[0].probes["features"])
