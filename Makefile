@@ -16,7 +16,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.installed
 TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
 .PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example conformance test lint guests \
-	check-guests clean
+	check-guests clean bench
 
 setup: setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example
 
@@ -87,6 +87,10 @@ setup-browser:
 # pytest-xdist, one worker per core, each runtime's tests on one worker (loadgroup).
 conformance: setup
 	$(PY) -m pytest conformance/suite --wasm-profile=default -n auto --dist loadgroup $(PYTEST_ARGS)
+
+# Boundary costs per runtime, and the harness's own (conformance/bench.py): reports/latest/bench.*
+bench: setup
+	$(PY) -m conformance.bench --out reports/latest $(BENCH_ARGS)
 
 # The project's own tests: self-tests of the harness, the quick profile of the
 # suite on every runtime, lint and types.
