@@ -78,6 +78,7 @@ class FaultyDriver(WasmtimeDriver):
         self.runtime_id = f"faulty-{fault}"
         self.shadow = bytearray()
         self.instances = 0
+        self.text = ""  # the module's text, where the request carries it (a generated module)
 
     def version(self) -> str:
         return f"{super().version()}+{self.fault}"
@@ -146,7 +147,7 @@ class FaultyDriver(WasmtimeDriver):
         self._last_key = key
         if self.fault in ("ignore-maximum", "lax-limits"):
             wasm = rewrite_memory_limits(wasm, self.fault)
-        if self.fault in ADDRESS_FAULTS and getattr(self, "text", ""):
+        if self.fault in ADDRESS_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
         super().instantiate(wasm, key)
         self.shadow = bytearray(super().read(0, super().size()))
