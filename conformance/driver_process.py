@@ -81,23 +81,25 @@ def wire_ops(ops: Iterable[Op]) -> list[dict[str, Any]]:
 _SPLICE = 4096
 
 
-def request_line(request: dict[str, Any]) -> bytes:
-    """A script request as one JSON line. The hex of a long write is spliced into the text rather
-    than passed through the JSON encoder (hex needs no escaping; escaping megabytes of it was a
-    quarter of a large script's round trip); the object is the same."""
+def request_line(request: dict[str, Any]) -> list[bytes]:
+    """A script request as one JSON line, in pieces written one after another. The hex of a long
+    write goes out as it is, not through the JSON encoder (hex needs no escaping; escaping and
+    copying megabytes of it was a quarter of a large script's round trip); the object is the same."""
     ops = request["ops"]
     if not any(len(op.get("data") or "") >= _SPLICE for op in ops):
-        return (json.dumps(request) + "\n").encode()
-    texts = []
-    for op in ops:
+        return [(json.dumps(request) + "\n").encode()]
+    head = json.dumps({k: v for k, v in request.items() if k != "ops"})
+    pieces = [(head[:-1] + ', "ops": [').encode()]
+    for i, op in enumerate(ops):
+        sep = ", " if i else ""
         data = op.get("data")
         if isinstance(data, str) and len(data) >= _SPLICE:  # wire_ops made it from bytes: hex
             rest = json.dumps({k: v for k, v in op.items() if k != "data"})
-            texts.append(rest[:-1] + ', "data": "' + data + '"}')
+            pieces += [(sep + rest[:-1] + ', "data": "').encode(), data.encode("ascii"), b'"}']
         else:
-            texts.append(json.dumps(op))
-    head = json.dumps({k: v for k, v in request.items() if k != "ops"})
-    return (head[:-1] + ', "ops": [' + ", ".join(texts) + "]}\n").encode()
+            pieces.append((sep + json.dumps(op)).encode())
+    pieces.append(b"]}\n")
+    return pieces
 
 
 _OK_NONE = Outcome.ok()
@@ -263,7 +265,8 @@ class DriverProcess:
         request = {"id": self._next_id, "module": target.to_wire(), "ops": wire_ops(script.ops)}
         began = time.monotonic()
         try:
-            self.proc.stdin.write(request_line(request))
+            for piece in request_line(request):
+                self.proc.stdin.write(piece)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             return self._crashed(began)

@@ -105,9 +105,9 @@ def test_spliced_lines_are_the_same_json() -> None:
     big = bytes(range(256)) * 64
     script = Script.of("bytes", [Write(0, big), ViewWrite("v", 1, big), Write(2, b"ab"), Read(0, 3)])
     request = {"id": 3, "module": {"name": "bytes", "path": "p", "sha256": "s"}, "ops": wire_ops(script.ops)}
-    assert json.loads(request_line(request)) == request
+    assert json.loads(b"".join(request_line(request))) == request
     small = {**request, "ops": wire_ops(Script.of("bytes", [Write(0, b"x")]).ops)}
-    assert json.loads(request_line(small)) == small
+    assert json.loads(b"".join(request_line(small))) == small
     outcomes: list[dict[str, Any]] = [{"ok": None}, {"ok": big.hex()}, {"ok": "00"},
                                       {"error": "out-of-range", "message": 'a "q"'}]
     assert json.loads(_reply(7, outcomes)) == {"id": 7, "outcomes": outcomes}
