@@ -110,4 +110,4 @@ def test_spliced_lines_are_the_same_json() -> None:
     assert json.loads(b"".join(request_line(small))) == small
     outcomes: list[dict[str, Any]] = [{"ok": None}, {"ok": big.hex()}, {"ok": "00"},
                                       {"error": "out-of-range", "message": 'a "q"'}]
-    assert json.loads(_reply(7, outcomes)) == {"id": 7, "outcomes": outcomes}
+    assert json.loads("".join(_reply(7, outcomes))) == {"id": 7, "outcomes": outcomes}
