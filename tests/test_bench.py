@@ -111,3 +111,22 @@ def test_spliced_lines_are_the_same_json() -> None:
     outcomes: list[dict[str, Any]] = [{"ok": None}, {"ok": big.hex()}, {"ok": "00"},
                                       {"error": "out-of-range", "message": 'a "q"'}]
     assert json.loads("".join(_reply(7, outcomes))) == {"id": 7, "outcomes": outcomes}
+
+
+def test_the_js_driver_answers_the_bench_too(tmp_path: Path) -> None:
+    if BUILTIN["node"].missing:
+        pytest.skip(BUILTIN["node"].missing)
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance.bench", "--runtime", "node", "--quick", "--target", "0.002",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "bench.json").read_text())
+    assert list(doc["runtimes"]) == ["wasmtime", "node"]  # the reference joins the run
+    node = doc["runtimes"]["node"]
+    assert node["available"], node.get("reason")
+    assert all("median" in case or case.get("message") for case in node["cases"].values())
+    assert set(node["cases"]) == set(doc["runtimes"]["wasmtime"]["cases"])
+    root = ET.parse(tmp_path / "bench.svg").getroot()
+    series = [g.get("data-runtime") for g in root.iter(f"{SVG}g") if g.get("class") == "series"]
+    assert series == ["wasmtime", "node"]
