@@ -27,7 +27,10 @@ def test_the_js_driver_runs_on_node_12(tmp_path: Path) -> None:
          # Node 12's V8 runs bulk memory by the proposal's first rules (a zero-length fill, copy
          # or init past the end does not trap; an init of a dropped segment is a trap of its own,
          # "data segment has been dropped"): findings about that engine, not about the driver
-         "-k", "(round_trips or truncation or traps or view) and not test_bulk and not test_traps"],
+         # Node 12 cannot pass an i64 across the boundary (reported as bad-call): the edge
+         # accesses of test_address_wrap take i64 arguments
+         "-k", "(round_trips or truncation or traps or view) and not test_bulk and not test_traps "
+               "and not test_address_wrap"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     report = json.loads((tmp_path / "report" / "report.json").read_text())
