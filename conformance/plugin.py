@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import time
 import warnings
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
@@ -297,12 +298,45 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         if listening is not None:
             listening(stats)
 
+    fn = getattr(item, "obj", None)
+    given_settings = getattr(fn, "_hypothesis_internal_use_settings", None)
+    adjusted = _adjusted_settings(item, state, given_settings)
+    if adjusted is not None:
+        fn._hypothesis_internal_use_settings = adjusted  # type: ignore[union-attr]
     try:
         with collector.with_value(note):  # type: ignore[arg-type]  # declared DynamicVariable(None)
             return (yield)
     finally:
+        if adjusted is not None:
+            fn._hypothesis_internal_use_settings = given_settings  # type: ignore[union-attr]
         state.current = ""
         item.stash[EXAMPLES] = counts
+
+
+SLOW_SHARE = 4
+"""A runtime flagged slow (a WebAssembly interpreter written in Python) runs 1/SLOW_SHARE of the
+profile's examples per property, at least SLOW_FLOOR, so that it does not set the pace for all."""
+SLOW_FLOOR = 10
+
+
+def _adjusted_settings(item: pytest.Item, state: _State, given: Any) -> Any:
+    """The Hypothesis settings this property runs with on this runtime, where they differ.
+
+    Two stated rules: a slow runtime runs a share of the examples (SLOW_SHARE), and a property
+    listed as a known divergence of the runtime is confirmed, not shrunk again (its failures,
+    a crash above all, would be minimised on every run for nothing)."""
+    from hypothesis import Phase, settings
+
+    runtime = _runtime_of(item)
+    if given is None or runtime is None:
+        return None
+    changes: dict[str, Any] = {}
+    spec = next((s for s in state.specs if s.id == runtime), None)
+    if spec is not None and spec.slow:
+        changes["max_examples"] = max(SLOW_FLOOR, given.max_examples // SLOW_SHARE)
+    if divergences.find(state.known, runtime, property_id(item), _family(state, runtime)) is not None:
+        changes["phases"] = [p for p in given.phases if p != Phase.shrink]
+    return settings(given, **changes) if changes else None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -433,6 +467,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.report.results:
         _baselines(session, state)
         state.report.seed = _seed_of(session.config, state.profile)
+        slow = [s.id for s in state.specs if s.slow]
+        if slow:
+            state.report.rules.append(
+                f"{', '.join(slow)}: an interpreter written in Python, runs 1/{SLOW_SHARE} of the "
+                f"profile's examples per property (at least {SLOW_FLOOR}).")
+        state.report.rules.append("A property listed as a known divergence of a runtime is confirmed "
+                                  "there without shrinking.")
         state.report.write(state.report_dir)
 
 
@@ -513,4 +554,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             tr.write_line(line, red=line.startswith("  REGRESSION"), green=line.startswith("  fixed"))
     if state.report.saved_baseline:
         tr.write_line(f"baseline saved: {state.report.saved_baseline}")
+    tr.write_line(f"wall time: {time.time() - state.report.started:.1f} s (profile {state.profile})")
     tr.write_line(f"report: {state.report_dir / 'report.md'}")

@@ -80,6 +80,8 @@ class Report:
     examples: dict[str, int] = field(default_factory=dict)
     """"<property> <runtime>" -> how many examples Hypothesis ran (shrinking aside)"""
     seed: str = ""
+    rules: list[str] = field(default_factory=list)
+    """how this run departs from the profile's plain settings, and why"""
     comparison: Comparison | None = None
     """this run against a baseline (--wasm-baseline)"""
     saved_baseline: str = ""
@@ -97,7 +99,9 @@ class Report:
             "seconds": round(time.time() - self.started, 3),
             "profile": self.profile,
             "seed": self.seed,
+            "rules": self.rules,
             "examples": self.examples,
+            "examples_per_second": self.examples_per_second(),
             "command": self.command,
             "host": {"python": sys.version.split()[0], "platform": platform.platform()},
             "package": str(Path(__file__).resolve().parent),
@@ -157,6 +161,15 @@ class Report:
             kinds.append(f"live: shows current memory, {length}")
         return "; ".join(kinds) or "live (no grow moved it)"
 
+    def examples_per_second(self) -> dict[str, float]:
+        """"<property> <runtime>" -> examples per second (the property's time over its examples)."""
+        seconds: dict[str, float] = {}
+        for r in self.results:
+            key = f"{r.property} {r.runtime}"
+            seconds[key] = seconds.get(key, 0.0) + r.seconds
+        return {key: round(n / seconds[key], 1) for key, n in self.examples.items()
+                if n and seconds.get(key)}
+
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for r in self.results:
@@ -191,7 +204,8 @@ class Report:
             f"Command: `{self.command}`",
             "",
             f"Hypothesis seed: {self.seed or 'not recorded'}. Examples each property ran per runtime "
-            "(shrinking aside) are under *Examples run*.",
+            "(shrinking aside) are under *Examples run*."
+            + "".join(f" {rule}" for rule in self.rules),
             "",
             "## Runtimes",
             "",
@@ -242,11 +256,13 @@ class Report:
             for rt, counts in self.summary().items())]
 
         if self.examples:
-            lines += ["", "## Examples run", "", "| property | " + " | ".join(columns) + " |",
-                      "|---|" + "---:|" * len(columns)]
+            rates = self.examples_per_second()
+            lines += ["", "## Examples run", "", "Examples, and examples per second.", "",
+                      "| property | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
             for prop in properties:
-                row = [str(self.examples[f"{prop} {c}"]) if f"{prop} {c}" in self.examples else ""
-                       for c in columns]
+                row = [f"{self.examples[f'{prop} {c}']}" + (f" · {rates[f'{prop} {c}']:g}/s"
+                                                             if f"{prop} {c}" in rates else "")
+                       if f"{prop} {c}" in self.examples else "" for c in columns]
                 lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
         if self.choices:
             lines += ["", "## Where the spec allows more than one outcome", "",

@@ -44,6 +44,8 @@ class RuntimeSpec:
     needs: str = ""
     env: dict[str, str] = field(default_factory=dict)
     missing: str = ""
+    slow: bool = False
+    """an interpreter written in Python: it runs a share of the profile's examples (see the plugin)"""
     base: str = ""
     """the family whose known divergences also apply to this one: wasmtime for wasmtime@5 (a
     pinned copy) and for wasmtime-winch (another engine behind the same host API), wasmer for
@@ -63,9 +65,10 @@ class RuntimeSpec:
 
 
 def _python(runtime: str, script: str, *args: str, description: str, needs: str,
-            interpreter: str | None = None, missing: str = "", base: str = "") -> RuntimeSpec:
+            interpreter: str | None = None, missing: str = "", base: str = "",
+            slow: bool = False) -> RuntimeSpec:
     return RuntimeSpec(runtime, (interpreter or sys.executable, str(DRIVER_DIR / script), *args),
-                       description, needs, missing=missing, base=base)
+                       description, needs, missing=missing, base=base, slow=slow)
 
 
 def _wasmer_python() -> tuple[str, str]:
@@ -118,7 +121,7 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
         _python("wasm3", "wasm3_driver.py", description="wasm3 interpreter through pywasm3",
                 needs="PyPI pywasm3 0.5.0 (builds from source with a C compiler)"),
         _python("pywasm", "pywasm_driver.py", description="pywasm, an interpreter in pure Python",
-                needs="PyPI pywasm 2.x"),
+                needs="PyPI pywasm 2.x", slow=True),
         _python("wasmer-cranelift", "wasmer_driver.py", "cranelift", base="wasmer",
                 interpreter=wasmer_python, missing=wasmer_missing,
                 description="wasmer 1.1, Cranelift compiler, on CPython 3.10",
