@@ -371,7 +371,8 @@ def default_cache_dir() -> Path:
     return Path(base) / "wasm-memory-conformance" / "cguest"
 
 
-def _leb128(data: bytes, pos: int) -> tuple[int, int]:
+def uleb128(data: bytes, pos: int) -> tuple[int, int]:
+    """An unsigned LEB128 at ``pos`` of a module's bytes: (value, the position after it)."""
     result = shift = 0
     while True:
         if pos >= len(data):
@@ -391,17 +392,17 @@ def _imports_and_exports(module: bytes) -> tuple[int, dict[str, int]]:
     pos, imports, exports = 8, 0, {}
     while pos < len(module):
         section = module[pos]
-        size, pos = _leb128(module, pos + 1)
+        size, pos = uleb128(module, pos + 1)
         body, end = pos, pos + size
         if section == 2:
-            imports, _ = _leb128(module, body)
+            imports, _ = uleb128(module, body)
         elif section == 7:
-            count, p = _leb128(module, body)
+            count, p = uleb128(module, body)
             for _ in range(count):
-                length, p = _leb128(module, p)
+                length, p = uleb128(module, p)
                 name = module[p:p + length].decode()
                 exports[name] = module[p + length]
-                _, p = _leb128(module, p + length + 1)
+                _, p = uleb128(module, p + length + 1)
         pos = end
     return imports, exports
 

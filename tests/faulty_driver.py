@@ -58,6 +58,7 @@ from typing import Any
 
 import wasmtime
 
+from conformance.cguest import uleb128
 from conformance.drivers._protocol import HostError, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
@@ -227,18 +228,6 @@ class FaultyDriver(WasmtimeDriver):
             raise
 
 
-def _leb(data: bytes, at: int) -> tuple[int, int]:
-    """An unsigned LEB128 at ``at``: (value, the offset after it)."""
-    value = shift = 0
-    while True:
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, at
-
-
 def _uleb(value: int) -> bytes:
     out = bytearray()
     while True:
@@ -253,17 +242,17 @@ def rewrite_memory_limits(wasm: bytes, fault: str) -> bytes:
     out, at = bytearray(wasm[:8]), 8
     while at < len(wasm):
         section, body_at = wasm[at], at + 1
-        size, body_at = _leb(wasm, body_at)
+        size, body_at = uleb128(wasm, body_at)
         body = wasm[body_at:body_at + size]
         if section == 5:  # memory
-            count, pos = _leb(body, 0)
+            count, pos = uleb128(body, 0)
             new = bytearray(_uleb(count))
             for _ in range(count):
                 flags = body[pos]
-                minimum, pos = _leb(body, pos + 1)
+                minimum, pos = uleb128(body, pos + 1)
                 maximum = None
                 if flags & 1:
-                    maximum, pos = _leb(body, pos)
+                    maximum, pos = uleb128(body, pos)
                 cap = (1 << 48) if flags & 4 else 65536
                 if fault == "ignore-maximum":
                     maximum = None

@@ -73,16 +73,24 @@ def _size(inst: Instance) -> tuple[int, ...]:
     return (inst.memory.pages,)
 
 
-def _grow(inst: Instance, delta: int) -> list[Branch]:
-    """memory.grow: the old size, or -1; within the limit a runtime may still refuse."""
-    refused = Branch("memory.grow refused (-1)", (U32,), inst.clone())
-    old = inst.memory.pages
-    if old + delta > inst.memory.limit:
-        return [Branch("memory.grow past the limit: -1", (U32,), inst)]
-    grown = inst.clone()
-    grown.memory.grow(delta)
-    grown.grows += 1
-    return [Branch("memory.grow succeeded", (old,), grown), refused]
+def grow_answering(minus_one: int) -> ExportFn:
+    """memory.grow whose -1 is ``minus_one`` (the i32 or the i64 bit pattern)."""
+
+    def grow(inst: Instance, delta: int) -> list[Branch]:
+        """The old size in pages, or -1 past the limit; within it a runtime may still refuse."""
+        old = inst.memory.pages
+        if old + delta > inst.memory.limit:
+            return [Branch("memory.grow past the limit: -1", (minus_one,), inst)]
+        grown = inst.clone()
+        grown.memory.grow(delta)
+        grown.grows += 1
+        return [Branch("memory.grow succeeded", (old,), grown),
+                Branch("memory.grow refused (-1)", (minus_one,), inst.clone())]
+
+    return grow
+
+
+_grow = grow_answering(U32)
 
 
 def _load_u8(inst: Instance, addr: int) -> tuple[int, ...]:

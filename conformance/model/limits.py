@@ -19,8 +19,18 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from conformance.model.guests import Branch, ExportFn, GuestModel, export, register_family
-from conformance.model.memory import MAX_PAGES_32, MAX_PAGES_64, Instance
+from conformance.model.guests import (
+    GuestModel,
+    _load,
+    _load_u8,
+    _size,
+    _store,
+    _store_u8,
+    export,
+    grow_answering,
+    register_family,
+)
+from conformance.model.memory import MAX_PAGES_32, MAX_PAGES_64
 
 _NAME = re.compile(r"mem(32|64)-(\d+)-(\d+|none)")
 
@@ -73,43 +83,6 @@ def why_invalid(minimum: int, maximum: int | None, address64: bool) -> str:
     return ""
 
 
-def _size(inst: Instance) -> tuple[int, ...]:
-    return (inst.memory.pages,)
-
-
-def _grow(minus_one: int) -> ExportFn:
-    def grow(inst: Instance, delta: int) -> list[Branch]:
-        """The old size in pages, or -1 past the limit; within it a runtime may still refuse."""
-        old = inst.memory.pages
-        if old + delta > inst.memory.limit:
-            return [Branch("memory.grow past the limit: -1", (minus_one,), inst)]
-        grown = inst.clone()
-        grown.memory.grow(delta)
-        grown.grows += 1
-        return [Branch("memory.grow succeeded", (old,), grown),
-                Branch("memory.grow refused (-1)", (minus_one,), inst.clone())]
-
-    return grow
-
-
-def _load_u8(inst: Instance, addr: int) -> tuple[int, ...]:
-    return (inst.memory.load8(addr),)
-
-
-def _store_u8(inst: Instance, addr: int, value: int) -> tuple[int, ...]:
-    inst.memory.store8(addr, value)
-    return ()
-
-
-def _load_i64(inst: Instance, addr: int) -> tuple[int, ...]:
-    return (inst.memory.load(addr, 8),)
-
-
-def _store_i64(inst: Instance, addr: int, value: int) -> tuple[int, ...]:
-    inst.memory.store(addr, value, 8)
-    return ()
-
-
 @cache
 def limits_model(name: str) -> GuestModel | None:
     parsed = parse_limits(name)
@@ -122,11 +95,11 @@ def limits_model(name: str) -> GuestModel | None:
         invalid=why_invalid(minimum, maximum, address64),
         exports={
             "size": export(f":{a}", _size),
-            "grow": export(f"{a}:{a}", _grow((1 << 64) - 1 if address64 else (1 << 32) - 1)),
+            "grow": export(f"{a}:{a}", grow_answering((1 << 64) - 1 if address64 else (1 << 32) - 1)),
             "load_u8": export(f"{a}:i", _load_u8),
             "store_u8": export(f"{a}i:", _store_u8),
-            "load_i64": export(f"{a}:I", _load_i64),
-            "store_i64": export(f"{a}I:", _store_i64),
+            "load_i64": export(f"{a}:I", _load(8)),
+            "store_i64": export(f"{a}I:", _store(8)),
         },
     )
 
