@@ -19,12 +19,21 @@ from typing import Any
 
 import pytest
 
-from conformance import baseline, divergences
+from conformance import baseline, divergences, parallel
 from conformance.checks import REFERENCE, ConformanceFailure, WasmRuntime
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
-from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
+from conformance.runtimes import (
+    BUILTIN,
+    RuntimeSpec,
+    UnknownRuntime,
+    cannot_start,
+    known_runtimes,
+    named_explicitly,
+    parse_custom,
+    select,
+)
 from conformance.script import Script, ScriptResult
 
 PROFILES = {
@@ -54,6 +63,8 @@ class _State:
     profile: str = "default"
     features: dict[str, Features] = field(default_factory=dict)
     reference: DriverProcess | None = None
+    started: dict[str, DriverProcess] = field(default_factory=dict)
+    """drivers of the runtimes named on the command line, started (and checked) at configure"""
     listed_but_passed: dict[tuple[str, str], str] = field(default_factory=dict)
     """(runtime, property) that passed though a known divergence lists it -> the entry's file"""
     diverged: set[tuple[str, str]] = field(default_factory=set)
@@ -115,13 +126,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     known_specs = known_runtimes()
+    custom: set[str] = set()
     try:
         for text in config.getoption("wasm_driver"):
             spec = parse_custom(text)
             known_specs[spec.id] = spec
+            custom.add(spec.id)
         specs = select(config.getoption("wasm_runtime"), known_specs)
     except UnknownRuntime as exc:
         raise pytest.UsageError(str(exc)) from None
+    explicit = (named_explicitly(config.getoption("wasm_runtime")) | custom) & {s.id for s in specs}
     profile = (config.getoption("wasm_profile") or os.environ.get("WASM_CONFORMANCE_PROFILE")
                or "default")
     if profile not in PROFILES:
@@ -139,6 +153,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                                  needs=spec.needs, command=spec.describe_command())
     config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
                                  known, report, profile=profile)
+    if not hasattr(config, "workerinput"):  # the controller of an xdist run checks for its workers
+        config.stash[STATE].started = _start_named(
+            [s for s in specs if s.id in explicit], config.getoption("wasm_script_timeout"))
     against = config.getoption("wasm_baseline")
     if against:
         try:
@@ -152,6 +169,31 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "wasm_thorough: runs only in the thorough profile (it may really allocate GiBs)")
     config.addinivalue_line(  # pytest-xdist's own, set on every runtime's tests (harmless without it)
         "markers", "xdist_group(name): tests that pytest-xdist's --dist loadgroup keeps on one worker")
+
+
+def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, DriverProcess]:
+    """Start the driver of every runtime the user named; one that cannot run stops the run.
+
+    Only the default selection (every runtime, or ``all``) skips what cannot load here: a
+    runtime named on purpose that cannot run would otherwise leave a green run that tested
+    nothing. The processes started are kept for the fixture.
+    """
+    started: dict[str, DriverProcess] = {}
+    for spec in specs:
+        why = cannot_start(spec)
+        if not why:
+            process = DriverProcess(spec, script_timeout=script_timeout)
+            try:
+                process.start()
+            except RuntimeUnavailable as exc:
+                why = str(exc).split(": ", 1)[-1]
+            else:
+                started[spec.id] = process
+                continue
+        for process in started.values():
+            process.close()
+        raise pytest.UsageError(f"runtime {spec.id!r} was named but cannot run here: {why}")
+    return started
 
 
 def _load_hypothesis_profile(profile: str) -> None:
@@ -171,8 +213,13 @@ def _load_hypothesis_profile(profile: str) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "wasm_runtime" in metafunc.fixturenames:
-        ids = [s.id for s in metafunc.config.stash[STATE].specs]
-        metafunc.parametrize("wasm_runtime", ids, indirect=True, ids=ids, scope="session")
+        # Under pytest-xdist's `-n N --dist loadgroup` every test of one runtime goes to one
+        # worker: its driver lives in one process, shared by its tests, as in a serial run. The
+        # mark is set here, at parametrisation, before xdist reads it in its own
+        # pytest_collection_modifyitems.
+        params = [pytest.param(s.id, id=s.id, marks=pytest.mark.xdist_group(name=f"wasm-{s.id}"))
+                  for s in metafunc.config.stash[STATE].specs]
+        metafunc.parametrize("wasm_runtime", params, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -183,9 +230,10 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
     runtime = state.runtimes.get(runtime_id)
     if runtime is None:
         spec = next(s for s in state.specs if s.id == runtime_id)
+        process = state.started.pop(runtime_id, None)
         runtime = WasmRuntime(
             spec=spec,
-            process=DriverProcess(spec, script_timeout=state.script_timeout),
+            process=process or DriverProcess(spec, script_timeout=state.script_timeout),
             counterexample_dir=state.report_dir / "counterexamples",
             current_test=lambda: state.current,
             reference=state.run_on_reference,
@@ -251,9 +299,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         runtime = _runtime_of(item)
         if runtime is not None:
             seen |= {(runtime, property_id(item)), (family.get(runtime, runtime), property_id(item))}
-            # Under pytest-xdist's `-n N --dist loadgroup` every test of one runtime goes to one
-            # worker: its driver lives in one process, shared by its tests, as in a serial run.
-            item.add_marker(pytest.mark.xdist_group(name=f"wasm-{runtime}"))
     selected = set(family) | set(family.values())
     for runtime, entries in state.known.items():
         # Only a runtime whose properties were collected can tell an entry that
@@ -458,11 +503,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         runtime.process.close()
     if state.reference is not None:
         state.reference.close()
+    for process in state.started.values():  # named, started at configure, never used
+        process.close()
     examples = {f"{prop} {runtime}": n for (prop, runtime), n in state.examples.items()}
     state.report.examples.update(examples)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: the controller merges and writes
-        workeroutput["wasm_conformance"] = json.dumps(_worker_payload(state))
+        worker = str(getattr(session.config, "workerinput", {}).get("workerid", "?"))
+        workeroutput["wasm_conformance"] = json.dumps(_worker_payload(state, worker))
         return
     if state.report.results:
         _baselines(session, state)
@@ -480,16 +528,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # --- pytest-xdist: one worker per runtime, one report ---------------------------------
 
 
-def _worker_payload(state: _State) -> dict[str, Any]:
+def _worker_payload(state: _State, worker: str) -> dict[str, Any]:
     report = state.report
     return {
         "results": [asdict(r) for r in report.results],
         "runtimes": {rid: asdict(rec) for rid, rec in report.runtimes.items()},
         "ran": sorted(state.runtimes),
+        "worker": worker,
         "choices": report.choices,
         "warnings": report.warnings,
         "examples": report.examples,
     }
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadgroup``, every test of one runtime on one worker (conformance/parallel.py)."""
+    state = config.stash.get(STATE, None)
+    if state is None or config.getvalue("dist") != "loadgroup":
+        return None
+    return parallel.make_scheduler(config, log, [s.id for s in state.specs])
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -502,14 +560,35 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     payload = json.loads(raw)
     report = state.report
     report.results += [Result(**r) for r in payload["results"]]
+    worker = payload.get("worker") or "?"
     for rid in payload["ran"]:  # the runtimes whose tests this worker ran: its records are theirs
-        report.runtimes[rid] = RuntimeRecord(**payload["runtimes"][rid])
+        theirs = RuntimeRecord(**payload["runtimes"][rid])
+        theirs.workers = [worker]
+        mine = report.runtimes.get(rid)
+        if mine is None or not mine.workers:
+            report.runtimes[rid] = theirs
+            continue
+        # Two workers drove one runtime: its tests were split (they should not be), so its
+        # figures are the sum of both, and the report says so.
+        _add_record(mine, theirs)
+        text = (f"{rid} ran on {len(mine.workers)} workers ({', '.join(mine.workers)}): its tests "
+                "were split between driver processes")
+        if text not in report.warnings:
+            report.warnings = [w for w in report.warnings if not w.startswith(f"{rid} ran on ")]
+            report.warnings.append(text)
     for prop, by_runtime in payload["choices"].items():
         for rid, chosen in by_runtime.items():
             mine = report.choices.setdefault(prop, {}).setdefault(rid, [])
             mine += [c for c in chosen if c not in mine]
     report.warnings += [w for w in payload["warnings"] if w not in report.warnings]
     report.examples.update(payload["examples"])
+
+
+def _add_record(mine: RuntimeRecord, theirs: RuntimeRecord) -> None:
+    mine.workers += theirs.workers
+    for name in ("seconds", "driver_seconds", "scripts", "restarts", "crashes", "timeouts", "recycles"):
+        setattr(mine, name, getattr(mine, name) + getattr(theirs, name))
+    mine.peak_rss_mib = max(mine.peak_rss_mib, theirs.peak_rss_mib)
 
 
 def _seed_of(config: pytest.Config, profile: str) -> str:

@@ -65,6 +65,8 @@ class RuntimeRecord:
     """driver processes replaced between scripts because their memory grew too much"""
     info: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, Any] = field(default_factory=dict)
+    workers: list[str] = field(default_factory=list)
+    """the pytest-xdist workers that drove it (one in a parallel run; none in a serial one)"""
 
 
 @dataclass

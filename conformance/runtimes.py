@@ -243,6 +243,39 @@ def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec
     return _last_wins(chosen)
 
 
+def named_explicitly(names: str | None) -> set[str]:
+    """The ids the user named one by one (``--wasm-runtime`` or the environment), not through ``all``.
+
+    A runtime named so that cannot run here stops the run; one that only came with the default
+    selection, or with ``all``, is skipped with its reason.
+    """
+    if not names:
+        names = os.environ.get(ENV_RUNTIMES, "")
+    out: set[str] = set()
+    for item in names.split(","):
+        name = item.strip().partition("=")[0]
+        if name and name != "all":
+            out.add(name)
+    return out
+
+
+def cannot_start(spec: RuntimeSpec) -> str:
+    """Why the driver command of ``spec`` cannot even be started here ("" when its executable exists)."""
+    if spec.missing:
+        return spec.missing
+    if not spec.command:
+        return "an empty driver command"
+    executable = spec.command[0]
+    if os.sep in executable:
+        if not Path(executable).exists():
+            return f"{executable} does not exist"
+        if not os.access(executable, os.X_OK) or Path(executable).is_dir():
+            return f"{executable} is not an executable file"
+    elif shutil.which(executable) is None:
+        return f"{executable} is not on PATH"
+    return ""
+
+
 def _last_wins(specs: Iterable[RuntimeSpec]) -> list[RuntimeSpec]:
     """One spec per id, in first-named order; a later pin of an id replaces it (all,node=PATH)."""
     by_id: dict[str, RuntimeSpec] = {}

@@ -77,18 +77,24 @@ def test_plugged_runtimes_run_the_suite_and_reach_the_report(fake_dist: dict[str
     assert bad.returncode == 4 and "plugged-adapter" in bad.stderr  # among the valid choices
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
-         "--wasm-profile=quick", "--wasm-runtime=plugged-adapter,plugged-command,plugged-broken",
-         "-k", "test_host_write_then_read_round_trips or test_guest_reads_what_the_host_wrote",
+         # every runtime (the default selection), of which -k keeps the plugged ones
+         "--wasm-profile=quick", "--wasm-runtime=all",
+         "-k", "(test_host_write_then_read_round_trips or test_guest_reads_what_the_host_wrote) and plugged",
          f"--wasm-report-dir={tmp_path / 'report'}"],
         env=fake_dist, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    records = {r["id"]: r for r in report["runtimes"]}
+    records = {r["id"]: r for r in report["runtimes"] if r["id"].startswith("plugged")}
     assert records["plugged-adapter"]["available"] and records["plugged-command"]["available"]
     assert not records["plugged-broken"]["available"]
     assert "no_such_module_here" in records["plugged-broken"]["reason"]
     passed = {(r["runtime"], r["outcome"]) for r in report["results"]}
     assert ("plugged-adapter", "pass") in passed and ("plugged-command", "pass") in passed
+    # named on purpose, the runtime that does not load stops the run instead
+    named = subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q",
+                            "--wasm-runtime=plugged-adapter,plugged-broken", "-k", "greeting"],
+                           env=fake_dist, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert named.returncode == 4 and "runtime 'plugged-broken' was named but cannot run" in named.stderr
 
 
 def test_the_example_project_is_registered_when_installed() -> None:

@@ -63,23 +63,21 @@ def test_runtimes_from_the_environment(tmp_path: Path) -> None:
     assert report is not None and [r["id"] for r in report["runtimes"]] == ["wasm3"]
 
 
-def test_a_runtime_that_cannot_load_is_skipped_with_its_reason(tmp_path: Path) -> None:
-    proc, report = pytest_run(
-        tmp_path, "-k", "greeting",
-        "--wasm-driver", "ghost=/nonexistent/python3.10 driver.py",
-        "--wasm-driver", f"mute={sys.executable} -c 'print(42)'",
-        "--wasm-runtime=ghost,mute,wasmtime",
-    )
-    assert proc.returncode == 0, proc.stdout
-    assert report is not None
-    runtimes = {r["id"]: r for r in report["runtimes"]}
-    assert not runtimes["ghost"]["available"]
-    assert "cannot start driver '/nonexistent/python3.10'" in runtimes["ghost"]["reason"]
-    assert "does not speak the protocol" in runtimes["mute"]["reason"]
-    assert runtimes["wasmtime"]["available"]
-    skips = [r for r in report["results"] if r["runtime"] == "ghost"]
-    assert skips and all(r["outcome"] == "skip" for r in skips)
-    assert "SKIPPED" in proc.stdout or "skipped" in proc.stdout
+def test_a_named_runtime_that_cannot_run_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    """What the user named on purpose and cannot run is an error, not a green run of skips."""
+    for driver, says in (("ghost=/nonexistent/python3.10 driver.py",
+                          "/nonexistent/python3.10 does not exist"),
+                         (f"ghost={sys.executable} -c 'print(42)'", "does not speak the protocol"),
+                         ("ghost=no-such-program-here driver.py", "no-such-program-here is not on PATH")):
+        proc, report = pytest_run(tmp_path, "-k", "greeting", "--wasm-driver", driver,
+                                  "--wasm-runtime=ghost,wasmtime")
+        assert proc.returncode == 4, proc.stdout[-2000:]
+        (error,) = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert error.startswith("ERROR: runtime 'ghost' was named but cannot run here: ")
+        assert says in error and report is None
+    # a custom driver is named by --wasm-driver alone (the default selection then holds it)
+    proc, report = pytest_run(tmp_path, "-k", "greeting", "--wasm-driver", "ghost=/nonexistent/x")
+    assert proc.returncode == 4 and "runtime 'ghost' was named" in proc.stderr
 
 
 def test_known_divergences_expect_listed_failures_and_warn_on_stale_entries(tmp_path: Path) -> None:
@@ -158,12 +156,11 @@ def test_a_pinned_interpreter_runs_an_older_wasmtime_beside_the_current_one(tmp_
     assert by[("test_bytes.py::test_zero_length_at_the_very_end", "wasmtime@5")] == "pass"
 
 
-def test_a_missing_pinned_executable_is_a_skip_with_a_reason(tmp_path: Path) -> None:
+def test_a_missing_pinned_executable_stops_the_run(tmp_path: Path) -> None:
     proc, report = pytest_run(tmp_path, "--wasm-runtime=node=/nonexistent/node", "-k", "greeting")
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert report is not None
-    (node,) = report["runtimes"]
-    assert not node["available"] and "cannot start driver '/nonexistent/node'" in node["reason"]
+    assert proc.returncode == 4, proc.stdout[-2000:]
+    assert "runtime 'node' was named but cannot run here: /nonexistent/node does not exist" in proc.stderr
+    assert report is None
 
 
 def test_a_property_that_needs_a_feature_is_skipped_where_the_probe_found_none(tmp_path: Path) -> None:

@@ -1,0 +1,45 @@
+"""Parallel runs under pytest-xdist: every test of one runtime on one worker.
+
+A runtime's driver is one process, shared by its tests, with the runtime's probes, counters and
+memory figures; split between workers, each half would be probed again and the report's figures
+would be one worker's. pytest-xdist's ``--dist loadgroup`` groups by the ``xdist_group`` mark
+through a suffix it writes into each test's node id, which pytest 9 no longer lets it change; so
+under ``--dist loadgroup`` this plugin schedules by the runtime named in the node id itself
+(``test_bytes.py::test_x[wasmtime-winch]``), falling back to xdist's own ``@group`` suffix where
+one is there. Tests of no runtime (the host's own) are each a scope of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def runtime_in(nodeid: str, runtime_ids: Iterable[str]) -> str | None:
+    """The runtime whose id is one of ``nodeid``'s parameter ids (the longest such, as ids hold
+    dashes: ``wasmtime-winch`` before ``wasmtime``), or None."""
+    open_at, close_at = nodeid.find("["), nodeid.rfind("]")
+    if open_at < 0 or close_at < open_at:
+        return None
+    params = nodeid[open_at + 1:close_at]
+    best: str | None = None
+    for rid in runtime_ids:
+        if rid == params or params.startswith(rid + "-") or params.endswith("-" + rid) or \
+                f"-{rid}-" in params:
+            if best is None or len(rid) > len(best):
+                best = rid
+    return best
+
+
+def make_scheduler(config: Any, log: Any, runtime_ids: list[str]) -> Any:
+    """A LoadScopeScheduling whose scope of a test is its runtime (see the module's docstring)."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ByRuntime(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return "group:" + nodeid.split("@")[-1]
+            runtime = runtime_in(nodeid, runtime_ids)
+            return f"group:wasm-{runtime}" if runtime is not None else nodeid
+
+    return ByRuntime(config, log)
