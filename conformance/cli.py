@@ -38,6 +38,10 @@ def replay(args: argparse.Namespace) -> int:
     print(f"guest: {script.guest}" + (f" ({script.module})" if script.module else ""))
     if script.guest not in GUEST_MODELS:
         print(f"the model does not know this guest: each runtime is compared with {REFERENCE}")
+    capacity = doc.get("capacity") if isinstance(doc.get("capacity"), int) else None
+    if capacity is not None:
+        print(f"capacity: the run measured {doc.get('runtime', 'the runtime')} growing to {capacity} pages; "
+              "a grow refused below that (or of 0 pages) is not believed")
     reference: list[tuple[Outcome, ...]] = []
     differs = 0
     for spec in _specs(args):
@@ -56,8 +60,8 @@ def replay(args: argparse.Namespace) -> int:
             print(f"  {result.status}: {result.detail}")
             differs += 1
             continue
-        verdict = _verdict(script, result.outcomes, reference, args.timeout)
-        expected = _expected(script, result.outcomes, reference)
+        verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity)
+        expected = _expected(script, result.outcomes, reference, capacity)
         source = "model" if script.guest in GUEST_MODELS else REFERENCE
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
             flag = "  <-- differs" if verdict.mismatch and verdict.mismatch.index == i else ""
@@ -74,12 +78,12 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def _expected(script: Script, outcomes: tuple[Outcome, ...],
-              reference: list[tuple[Outcome, ...]]) -> list[str]:
+              reference: list[tuple[Outcome, ...]], capacity: int | None = None) -> list[str]:
     """Per operation, what the model allows there (the outcome it matched, or all it allows), up to
     the first difference; for a guest it does not know, the reference runtime's outcome."""
     if script.guest not in GUEST_MODELS:
         return [str(o) for o in reference[0]] if reference else []
-    checker = Checker(GUEST_MODELS[script.guest])
+    checker = Checker(GUEST_MODELS[script.guest], capacity)
     out: list[str] = []
     for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
         alternatives = checker.alternatives(op)
@@ -93,10 +97,10 @@ def _expected(script: Script, outcomes: tuple[Outcome, ...],
 
 
 def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tuple[Outcome, ...]],
-             timeout: float) -> Verdict:
+             timeout: float, capacity: int | None = None) -> Verdict:
     """The model's verdict, or for a guest it does not know, the reference runtime's outcomes."""
     if script.guest in GUEST_MODELS:
-        return check(script, outcomes)
+        return check(script, outcomes, capacity)
     if not reference:
         process = DriverProcess(BUILTIN[REFERENCE], script_timeout=timeout)
         try:

@@ -12,7 +12,7 @@ import os
 import shlex
 import time
 import warnings
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,14 @@ from typing import Any
 import pytest
 
 from conformance import baseline, divergences, parallel
-from conformance.checks import REFERENCE, ConformanceFailure, WasmRuntime
+from conformance.checks import (
+    REFERENCE,
+    ConformanceFailure,
+    KnownDivergence,
+    Observation,
+    WasmRuntime,
+    ending_examples,
+)
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
@@ -44,9 +51,16 @@ PROFILES = {
 }
 CAPACITY_CAP = {
     # the largest memory, in pages, the capacity probe tries to grow to (a grow may
-    # really allocate: 4 GiB only in the thorough profile)
+    # really allocate: 4 GiB only in the thorough profile, or where growth proves virtual)
     "quick": 4096,
     "default": 16384,
+    "thorough": 65536,
+}
+VIRTUAL_CAP = {
+    # where growing to CAPACITY_CAP pages left the driver's peak memory where it was, the probe
+    # goes on to this many (65536 pages: the 4 GiB cap of 32-bit memory costs nothing there)
+    "quick": 65536,
+    "default": 65536,
     "thorough": 65536,
 }
 
@@ -65,9 +79,12 @@ class _State:
     reference: DriverProcess | None = None
     started: dict[str, DriverProcess] = field(default_factory=dict)
     """drivers of the runtimes named on the command line, started (and checked) at configure"""
-    listed_but_passed: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(runtime, property) that passed though a known divergence lists it -> the entry's file"""
-    diverged: set[tuple[str, str]] = field(default_factory=set)
+    listed: dict[tuple[str, str], list[divergences.Divergence]] = field(default_factory=dict)
+    """(runtime, property) that ran -> the known divergences that cover it"""
+    observed: set[tuple[str, str, divergences.Divergence]] = field(default_factory=set)
+    """(runtime, property, entry): an example of the property showed the entry's pinned outcome"""
+    failed: set[tuple[str, str]] = field(default_factory=set)
+    """(runtime, property) listed, and failed in a way no pin matches"""
     examples: dict[tuple[str, str], int] = field(default_factory=dict)
     """(property, runtime) -> examples Hypothesis ran (all parametrisations), shrinking aside"""
     baseline: tuple[str, dict[str, Any]] | None = None
@@ -248,7 +265,8 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
         pytest.skip(str(exc))
     record.version, record.info = hello.version, hello.info
     if runtime_id not in state.features:
-        state.features[runtime_id] = probe(runtime.process, CAPACITY_CAP[state.profile])
+        state.features[runtime_id] = probe(runtime.process, CAPACITY_CAP[state.profile],
+                                           virtual_cap=VIRTUAL_CAP[state.profile])
         record.probes = state.features[runtime_id].to_json()
     runtime.features = state.features[runtime_id]
     return runtime
@@ -270,7 +288,9 @@ def _wasm_feature_gate(request: pytest.FixtureRequest) -> None:
         for feature in mark.args:
             if feature not in FEATURES:
                 raise pytest.UsageError(f"wasm_feature({feature!r}): known features are {FEATURES}")
-            if features is not None and not features.has(feature):
+            # Only a refusal is a missing feature: a module that loads and answers wrongly is a
+            # failure, so its properties run (and test_probes.py fails with the probe's script).
+            if features is not None and features.absent(feature):
                 pytest.skip(f"{runtime.id} lacks {feature}: {features.why_not(feature)}")
 
 
@@ -348,14 +368,55 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     adjusted = _adjusted_settings(item, state, given_settings)
     if adjusted is not None:
         fn._hypothesis_internal_use_settings = adjusted  # type: ignore[union-attr]
+    restore = _pin_known_divergences(item, state)
     try:
         with collector.with_value(note):  # type: ignore[arg-type]  # declared DynamicVariable(None)
             return (yield)
     finally:
+        restore()
         if adjusted is not None:
             fn._hypothesis_internal_use_settings = given_settings  # type: ignore[union-attr]
         state.current = ""
         item.stash[EXAMPLES] = counts
+
+
+def _pin_known_divergences(item: pytest.Item, state: _State) -> Callable[[], None]:
+    """Let the runtime end each example that shows a pinned known divergence of this property,
+    without failing, so that the property's other examples still run; returns the undo.
+
+    The runtime gets the property's entries (``WasmRuntime.known``, read by ``check_script``); a
+    ``@given`` test's inner function is wrapped by ``checks.ending_examples`` (Hypothesis'
+    documented ``.hypothesis.inner_test``), so such an example counts as run; a stateful test,
+    where ``check_script`` rejects the example instead, runs with ``HealthCheck.filter_too_much``
+    suppressed (a runtime may diverge in most examples)."""
+    from hypothesis import HealthCheck, settings
+
+    runtime_id = _runtime_of(item)
+    runtime = state.runtimes.get(runtime_id) if runtime_id else None
+    if runtime is None:
+        return lambda: None
+    runtime.observed.clear()
+    entries = divergences.applicable(state.known, runtime.id, property_id(item), _family(state, runtime.id))
+    if not entries:
+        return lambda: None
+    runtime.known = lambda: entries
+    hypothesis_api = getattr(getattr(item, "obj", None), "hypothesis", None)
+    inner = getattr(hypothesis_api, "inner_test", None)
+    if inner is not None:
+        hypothesis_api.inner_test = ending_examples(inner, lambda: runtime)  # type: ignore[union-attr]
+    profile = settings.get_current_profile_name()
+    lenient = f"{profile}-filtering"
+    settings.register_profile(lenient, settings(settings.get_profile(profile), suppress_health_check=[
+        *settings.get_profile(profile).suppress_health_check, HealthCheck.filter_too_much]))
+    settings.load_profile(lenient)
+
+    def restore() -> None:
+        runtime.known = lambda: ()
+        if inner is not None:
+            hypothesis_api.inner_test = inner  # type: ignore[union-attr]
+        settings.load_profile(profile)
+
+    return restore
 
 
 SLOW_SHARE = 4
@@ -367,10 +428,10 @@ SLOW_FLOOR = 10
 def _adjusted_settings(item: pytest.Item, state: _State, given: Any) -> Any:
     """The Hypothesis settings this property runs with on this runtime, where they differ.
 
-    Two stated rules: a slow runtime runs a share of the examples (SLOW_SHARE), and a property
-    listed as a known divergence of the runtime is confirmed, not shrunk again (its failures,
-    a crash above all, would be minimised on every run for nothing)."""
-    from hypothesis import Phase, settings
+    A stated rule: a slow runtime runs a share of the examples (SLOW_SHARE). (A known
+    divergence needs none: an example that shows it exactly as pinned ends without failing,
+    so there is nothing to shrink, and any other failure is shrunk as usual.)"""
+    from hypothesis import settings
 
     runtime = _runtime_of(item)
     if given is None or runtime is None:
@@ -379,8 +440,6 @@ def _adjusted_settings(item: pytest.Item, state: _State, given: Any) -> Any:
     spec = next((s for s in state.specs if s.id == runtime), None)
     if spec is not None and spec.slow:
         changes["max_examples"] = max(SLOW_FLOOR, given.max_examples // SLOW_SHARE)
-    if divergences.find(state.known, runtime, property_id(item), _family(state, runtime)) is not None:
-        changes["phases"] = [p for p in given.phases if p != Phase.shrink]
     return settings(given, **changes) if changes else None
 
 
@@ -406,26 +465,81 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     counted = item.stash.get(EXAMPLES, {})
     if "examples" in counted:  # a Hypothesis test that ran to its end (a failure stops the count)
         state.examples[(prop, runtime)] = state.examples.get((prop, runtime), 0) + counted["examples"]
-    if report.passed:
-        entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
-        if entry is not None:  # warned at the end unless another of its parametrisations diverged
-            state.listed_but_passed.setdefault((runtime, prop), entry.source)
-        state.report.add(Result(prop, runtime, "pass", seconds))
-    elif report.skipped:
+    wasm = state.runtimes.get(runtime)
+    observed = wasm.take_observed() if wasm is not None else {}
+    entries = divergences.applicable(state.known, runtime, prop, _family(state, runtime))
+    exc = call.excinfo.value if call.excinfo else None
+    failed = report.failed and not _ends_in_known_divergence(exc, item, wasm, observed)
+    if entries and not report.skipped:
+        state.listed.setdefault((runtime, prop), entries)
+        state.observed.update((runtime, prop, entry) for entry in observed)
+        if failed:
+            state.failed.add((runtime, prop))
+    if report.skipped:
         state.report.add(Result(prop, runtime, "skip", seconds, reason=_skip_reason(report)))
-    else:
-        exc = call.excinfo.value if call.excinfo else None
+    elif failed:  # a failure no pin matches: it fails, whatever else the property showed
         result = _failure_result(prop, runtime, seconds, exc, report)
-        entry = divergences.find(state.known, runtime, prop, _family(state, runtime))
-        if entry is not None:
-            result.reason = entry.reason
-            result.outcome = "known-divergence"
-            report.outcome = "skipped"
-            report.wasxfail = f"known divergence: {entry.reason}"
-            state.diverged.add((runtime, prop))
+        if observed:
+            result.message += "\n\n(this property also showed its known divergence: " + "; ".join(
+                o.entry.reason for o in observed.values()) + ")"
         state.report.add(result)
+    elif observed:
+        state.report.add(_divergence_result(prop, runtime, seconds, list(observed.values())))
+        report.outcome = "skipped"
+        report.wasxfail = "known divergence: " + "; ".join(o.entry.reason for o in observed.values())
+    else:
+        state.report.add(Result(prop, runtime, "pass", seconds))
     _record_choices(state, runtime, prop)
     return report
+
+
+def _ends_in_known_divergence(exc: BaseException | None, item: pytest.Item, runtime: WasmRuntime | None,
+                              observed: dict[divergences.Divergence, Observation]) -> bool:
+    """Whether a test that raised ``exc`` failed only by showing a pinned known divergence.
+
+    That is ``KnownDivergence`` (``check_script`` outside Hypothesis); Hypothesis' Unsatisfiable
+    when a stateful test's every example was rejected as one; and, in a test that is no
+    Hypothesis run, the property's own failure when a pin matches it."""
+    from hypothesis.errors import Unsatisfiable
+
+    if isinstance(exc, KnownDivergence):
+        observed.setdefault(exc.entry, Observation(exc.entry, exc.failure, str(exc.failure)))
+        return True
+    if isinstance(exc, Unsatisfiable):
+        return bool(observed)
+    hypothesis_run = (getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+                      or any("Falsifying" in note for note in getattr(exc, "__notes__", ())))
+    if runtime is None or exc is None or hypothesis_run:
+        return False
+    if runtime.pinned(exc) is None:
+        return False
+    for entry, seen in runtime.take_observed().items():
+        if entry in observed:
+            observed[entry].examples += seen.examples
+        else:
+            observed[entry] = seen
+    return True
+
+
+def _divergence_result(prop: str, runtime: str, seconds: float, seen: list[Observation]) -> Result:
+    """A ``known-divergence`` result: each entry's reason, and the pinned outcome as it was seen."""
+    first = seen[0]
+    failure = first.failure
+    reason = "; ".join(o.entry.reason for o in seen)
+    pin = "; ".join(f"{o.entry.pin.describe()} ({o.entry.source}), seen in {o.examples} "
+                    f"example{'s' if o.examples != 1 else ''}" for o in seen)
+    if failure is None:
+        return Result(prop, runtime, "known-divergence", seconds, message=first.message, reason=reason,
+                      pin=pin)
+    if failure.counterexample is not None:  # later examples overwrote it: keep the one shown
+        failure.counterexample.write_text(json.dumps(failure.saved, indent=2) + "\n", encoding="utf-8")
+    return Result(
+        prop, runtime, "known-divergence", seconds, message="\n\n".join(o.message for o in seen),
+        reason=reason,
+        script=failure.script.to_json(),
+        counterexample=str(failure.counterexample) if failure.counterexample else None,
+        replay=failure.replay, expected=failure.expected or None, got=failure.got or None, pin=pin,
+    )
 
 
 def _family(state: _State, runtime_id: str) -> str:
@@ -487,10 +601,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None:
         return
-    for (runtime_id, prop), source in state.listed_but_passed.items():
-        if (runtime_id, prop) not in state.diverged:
-            state.report.warnings.append(
-                f"{runtime_id} passes {prop}, listed as a known divergence ({source}): remove the entry")
+    state.report.warnings += _unseen_divergences(state)
     for runtime in state.runtimes.values():
         record = state.report.runtimes[runtime.id]
         record.scripts = runtime.scripts_run
@@ -520,9 +631,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             state.report.rules.append(
                 f"{', '.join(slow)}: an interpreter written in Python, runs 1/{SLOW_SHARE} of the "
                 f"profile's examples per property (at least {SLOW_FLOOR}).")
-        state.report.rules.append("A property listed as a known divergence of a runtime is confirmed "
-                                  "there without shrinking.")
+        state.report.rules.append("An example that shows a runtime's known divergence exactly as its entry "
+                                  "pins it ends there, counted as run; any other failure fails.")
         state.report.write(state.report_dir)
+
+
+def _unseen_divergences(state: _State) -> list[str]:
+    """A warning per known divergence whose pinned outcome no property it covers showed, where
+    they all ran without another failure (one that did may have stopped before showing it)."""
+    covered: dict[tuple[str, divergences.Divergence], list[str]] = {}
+    for (runtime_id, prop), entries in state.listed.items():
+        for entry in entries:
+            covered.setdefault((runtime_id, entry), []).append(prop)
+    out = []
+    for (runtime_id, entry), props in covered.items():
+        if any((runtime_id, prop, entry) in state.observed or (runtime_id, prop) in state.failed
+               for prop in props):
+            continue
+        out.append(f"{runtime_id} passes {', '.join(props)}, listed as a known divergence "
+                   f"({entry.source}: {entry.test}, {entry.pin.describe()}): remove the entry")
+    return out
 
 
 # --- pytest-xdist: one worker per runtime, one report ---------------------------------

@@ -44,6 +44,10 @@ fault is right. FAULT is one of:
 - edge-off-by-one: a guest load that ends exactly at the end of memory traps, as a bounds check
                   `ea + width >= size` would (modules sent as text: each load first loads the byte
                   just after its last one, and drops it)
+- short-copy-down: memory.copy (any guest's copy export) to a lower address copies one byte too few
+- refuse-zero-grow: every grow of 0 pages, by the host or the guest, is refused (-1, grow-failed)
+- refuse-grow-by-one: every grow of exactly 1 page is refused, though larger ones (the capacity
+                  probe's) succeed
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -65,10 +69,13 @@ from conformance.drivers.wasmtime_driver import WasmtimeDriver
 EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "drop-ignored", "zero-end-trap",
                "lenient-zero", "wrong-after-trap", "shared-memories", "shared-grow")
 ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
+# Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
+# feature, a grow refusal believed though the run measured the runtime reaching further.
+VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
-          *ADDRESS_FAULTS,
+          *ADDRESS_FAULTS, *VERDICT_FAULTS,
           "segfault", "hang")
 
 
@@ -183,7 +190,23 @@ class FaultyDriver(WasmtimeDriver):
             return bytes(self.shadow[addr:addr + length])
         return data
 
+    def _verdict_fault(self, func: str, args: Any) -> Any:
+        """short-copy-down, refuse-zero-grow, refuse-grow-by-one (see the module docstring); None
+        where the call is not one the fault touches."""
+        values = [v for _, v in args]
+        if self.fault == "short-copy-down" and func == "copy" and values[0] < values[1] and values[2] > 1:
+            return super().call(func, [args[0], args[1], ("i32", values[2] - 1)])
+        refused = {"refuse-zero-grow": 0, "refuse-grow-by-one": 1}.get(self.fault)
+        if refused is not None and func.startswith("grow") and values and values[-1] == refused:
+            f = self.exports[func]
+            assert isinstance(f, wasmtime.Func)
+            (result,) = f.type(self.store).results
+            return [(str(result), (1 << (64 if str(result) == "i64" else 32)) - 1)]
+        return None
+
     def grow(self, delta: int) -> int:
+        if {"refuse-zero-grow": 0, "refuse-grow-by-one": 1}.get(self.fault) == delta:
+            raise HostError("grow-failed", f"faulty: a grow of {delta} pages refused")
         old = super().grow(delta)
         if self.fault == "grow-new-size":
             return old + delta
@@ -198,6 +221,10 @@ class FaultyDriver(WasmtimeDriver):
             time.sleep(3600)
         if self.fault in EDGE_FAULTS:
             return self._edge_fault(func, args)
+        if self.fault in VERDICT_FAULTS:
+            faulty = self._verdict_fault(func, args)
+            if faulty is not None:
+                return faulty
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
         if self.fault == "grow-new-size" and func == "grow":

@@ -87,13 +87,14 @@ class UnknownExport(LookupError):
 class Checker:
     """Steps the model through a script alongside one runtime's outcomes."""
 
-    def __init__(self, guest: GuestModel) -> None:
+    def __init__(self, guest: GuestModel, capacity: int | None = None) -> None:
         self.guest = guest
+        self.capacity = capacity
+        """the most pages this runtime's memory was measured to reach in this run (probes.py)"""
         self.instance: Instance | None = None
         self.views: dict[str, _ViewState] = {}
         self.generation = 0  # bumped by every successful grow
-        self.after_trap = False  # a call trapped; the next call may find the instance poisoned
-        self.poisoned = False
+        self.after_trap = False  # a call trapped: the instance must keep working (no poisoning)
 
     # -- alternatives per operation ------------------------------------------
 
@@ -102,7 +103,8 @@ class Checker:
             if self.guest.invalid:
                 return [Alternative(Outcome.error("invalid-module", self.guest.invalid), self._no_instance)]
             alts = [Alternative(Outcome.ok(), self._instantiate)]
-            if self.guest.pages > RESOURCE_PAGES:
+            reached = self.capacity is not None and self.guest.pages <= self.capacity
+            if self.guest.pages > RESOURCE_PAGES and not reached:
                 # A valid module whose initial memory is large may be refused for lack of
                 # resources (the spec lets instantiation fail so); any error reason will do.
                 alts.append(Alternative(Outcome.error("resources"), self._no_instance,
@@ -151,7 +153,7 @@ class Checker:
     def _instantiate(self) -> None:
         self.instance = self.guest.instantiate()
         self.views = {}
-        self.after_trap = self.poisoned = False
+        self.after_trap = False
 
     def _host_grow(self, inst: Instance, delta: int) -> list[Alternative]:
         old = inst.memory.pages
@@ -165,15 +167,27 @@ class Checker:
             inst.memory.grow(delta)
             self.generation += 1
 
-        return [
-            Alternative(Outcome.ok(old), grow),
-            Alternative(Outcome.error("grow-failed"), _nothing, "host grow refused within the limit"),
-            Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow"),
-        ]
+        alts = [Alternative(Outcome.ok(old), grow)]
+        if self.believable_refusal(old, delta):
+            alts.append(Alternative(Outcome.error("grow-failed"), _nothing,
+                                    "host grow refused within the limit"))
+        alts.append(Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow"))
+        return alts
+
+    def believable_refusal(self, old: int, delta: int) -> bool:
+        """May a grow of ``delta`` pages from ``old``, within the limit, fail for lack of resources?
+
+        Not a grow of 0 pages (it needs nothing), and not one to a size the runtime was measured
+        to reach in this same run (the capacity probe): that refusal is a wrong answer.
+        """
+        if delta == 0:
+            return False
+        return self.capacity is None or old + delta > self.capacity
 
     def _call(self, inst: Instance, op: Call) -> list[Alternative]:
-        if self.poisoned:
-            return [Alternative(Outcome.error("poisoned"), _nothing)]
+        # After a trap the store stays valid (the core spec): every later call does what it says.
+        # An instance a runtime cannot call again (the driver's `error poisoned`) is accepted by
+        # no alternative, so it is a mismatch: a divergence, never a choice.
         try:
             export = self.guest.exports[op.func]
         except KeyError:
@@ -192,6 +206,7 @@ class Checker:
             out.append(Alternative(Outcome.trap(trap.reason, trap.detail), commit_trap))
         else:
             branches = result if isinstance(result, list) else [Branch("", result, trial)]
+            branches = [b for b in branches if b.refused is None or self.believable_refusal(*b.refused)]
             for branch in branches:
                 values = tuple(Value(t, v) for t, v in zip(export.results, branch.results, strict=True))
                 out.append(Alternative(
@@ -203,8 +218,6 @@ class Checker:
         if self.after_trap:
             out = [Alternative(a.outcome, a.commit, a.choice or "instance keeps working after a trap",
                                a.matches) for a in out]
-            out.append(Alternative(Outcome.error("poisoned"), self._poison,
-                                   "instance not callable after a trap"))
         return out
 
     def _commit_call(self, after: Instance) -> Callable[[], None]:
@@ -215,9 +228,6 @@ class Checker:
                 self.generation += 1
 
         return commit
-
-    def _poison(self) -> None:
-        self.poisoned = True
 
     def _view_op(self, inst: Instance, op: ViewRead | ViewWrite | ViewLength) -> list[Alternative]:
         state = self.views.get(op.view)
@@ -301,8 +311,12 @@ def guest_model(name: str) -> GuestModel:
         raise UnknownExport(f"the model knows no guest {name!r}") from None
 
 
-def check(script: Script, outcomes: Sequence[Outcome]) -> Verdict:
-    """Compare ``outcomes`` with the model, stopping at the first difference."""
+def check(script: Script, outcomes: Sequence[Outcome], capacity: int | None = None) -> Verdict:
+    """Compare ``outcomes`` with the model, stopping at the first difference.
+
+    ``capacity``: the most pages the runtime's memory reached in the capacity probe of this run;
+    a grow refused below it (or of 0 pages) is not believed to be for lack of resources.
+    """
     verdict = Verdict()
     if len(outcomes) != len(script.ops):
         verdict.mismatch = Mismatch(
@@ -311,7 +325,7 @@ def check(script: Script, outcomes: Sequence[Outcome]) -> Verdict:
             f"the driver answered {len(outcomes)} outcomes for {len(script.ops)} operations",
         )
         return verdict
-    checker = Checker(guest_model(script.guest))
+    checker = Checker(guest_model(script.guest), capacity)
     for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
         mismatch, choice = checker.step(index, op, got)
         if mismatch is not None:

@@ -29,6 +29,10 @@ class Branch:
     results: tuple[int, ...]
     instance: Instance
     any_nan: ValueType | None = None
+    refused: tuple[int, int] | None = None
+    """for a memory.grow refused within its limit: (old pages, delta). The spec lets a grow
+    fail for lack of resources; the checker believes it only where the runtime was not measured
+    to reach that size in the same run, and never for a grow of 0 pages."""
 
 
 ExportFn = Callable[..., "tuple[int, ...] | list[Branch]"]
@@ -85,7 +89,7 @@ def grow_answering(minus_one: int) -> ExportFn:
         grown.memory.grow(delta)
         grown.grows += 1
         return [Branch("memory.grow succeeded", (old,), grown),
-                Branch("memory.grow refused (-1)", (minus_one,), inst.clone())]
+                Branch("memory.grow refused (-1)", (minus_one,), inst.clone(), refused=(old, delta))]
 
     return grow
 
@@ -259,17 +263,46 @@ def _load(width: int, signed: bool = False) -> ExportFn:
     return load
 
 
-def _echo_float(width: int) -> ExportFn:
-    """A float passed and returned as a float: its bits, or, for a NaN, any NaN."""
+CROSSING = "crossing the call boundary"
+INTO_GUEST = "on its way into the guest (a float argument)"
+OUT_OF_GUEST = "on its way out of the guest (a float result)"
+IN_HOST_VALUE = "in the host's value type (the runtime kept it in memory)"
+
+
+def _nan_branches(bits: int, width: int, inst: Instance, where: str) -> list[Branch]:
+    """A float that crosses the call boundary: its bits, or, for a NaN, the NaN quieted (its
+    quiet bit set, the payload kept) or any other NaN; ``where`` says where it changed."""
+    exact = Branch("", (bits,), inst)
+    if not _is_nan(bits, width):
+        return [exact]
+    quieted = bits | (1 << (22 if width == 4 else 51))
+    branches = [exact]
+    if quieted != bits:
+        branches.append(Branch(f"NaN payload quieted {where}", (quieted,), inst))
+    branches.append(Branch(f"NaN payload replaced by another NaN {where}", (bits,), inst,
+                           any_nan="f32" if width == 4 else "f64"))
+    return branches
+
+
+def _echo_float(width: int, where: str = CROSSING) -> ExportFn:
+    """A float passed or returned as a float: its bits, or, for a NaN, another NaN."""
 
     def echo(inst: Instance, bits: int) -> list[Branch]:
-        exact = Branch("", (bits,), inst)
-        if not _is_nan(bits, width):
-            return [exact]
-        return [exact, Branch("NaN payload changed crossing the call boundary", (bits,), inst,
-                              any_nan="f32" if width == 4 else "f64")]
+        return _nan_branches(bits, width, inst, where)
 
     return echo
+
+
+def _from_bits_at(width: int) -> ExportFn:
+    """The float of ``bits``, stored at ``addr`` (exactly: stores keep every bit) and returned
+    as a float. The script reads the stored bytes next, so a NaN that reaches the host changed
+    while memory holds it whole was changed in the host's value type, not by the runtime."""
+
+    def from_bits_at(inst: Instance, addr: int, bits: int) -> list[Branch]:
+        inst.memory.store(addr, bits, width)
+        return _nan_branches(bits, width, inst, IN_HOST_VALUE)
+
+    return from_bits_at
 
 
 def _is_nan(bits: int, width: int) -> bool:
@@ -303,10 +336,12 @@ SCALARS = GuestModel(
         "load_f64": export("i:I", _load(8)),
         "echo_f32": export("f:f", _echo_float(4)),
         "echo_f64": export("F:F", _echo_float(8)),
-        "f32_bits": export("f:i", _echo_float(4)),
-        "f64_bits": export("F:I", _echo_float(8)),
-        "f32_from_bits": export("i:f", _echo_float(4)),
-        "f64_from_bits": export("I:F", _echo_float(8)),
+        "f32_bits": export("f:i", _echo_float(4, INTO_GUEST)),
+        "f64_bits": export("F:I", _echo_float(8, INTO_GUEST)),
+        "f32_from_bits": export("i:f", _echo_float(4, OUT_OF_GUEST)),
+        "f64_from_bits": export("I:F", _echo_float(8, OUT_OF_GUEST)),
+        "f32_from_bits_at": export("ii:f", _from_bits_at(4)),
+        "f64_from_bits_at": export("iI:F", _from_bits_at(8)),
     },
 )
 

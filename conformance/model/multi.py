@@ -57,7 +57,8 @@ def _grow_extra(k: int) -> ExportFn:
         grown = inst.clone()
         grown.extra[k].grow(delta)
         return [Branch(f"memory.grow of memory {k} succeeded", (old,), grown),
-                Branch(f"memory.grow of memory {k} refused (-1)", (U32,), inst.clone())]
+                Branch(f"memory.grow of memory {k} refused (-1)", (U32,), inst.clone(),
+                       refused=(old, delta))]
 
     return grow
 

@@ -1,0 +1,35 @@
+"""The feature probes' own answers: a feature that loads but answers wrongly is a failure.
+
+Each runtime is probed once per run (conformance/probes.py): bulk memory, multi-memory,
+memory64, a host-side grow, i64 values at the call boundary. A probe concludes "absent" only
+when the runtime refuses the module or the instruction; then the properties that need the
+feature are skipped with that reason, and so is its case here. A module that loads and
+answers wrongly is no missing feature: its properties still run, and here its probe script is
+checked outcome by outcome, so the run fails even where no property happens to meet the bug.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import WasmRuntime, check_script
+from conformance.probes import FEATURES, PROBES, judge
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_probe_answers_as_the_spec_says(wasm_runtime: WasmRuntime, feature: str) -> None:
+    features = wasm_runtime.features
+    if features is not None and features.absent(feature):
+        pytest.skip(f"{wasm_runtime.id} lacks {feature}: {features.why_not(feature)}")
+    probe = PROBES[feature]
+    # The model (or, for a probe guest it does not know, the reference runtime) first ...
+    outcomes = check_script(wasm_runtime, probe.script)
+    # ... then the probe's own expectations, which hold on the reference runtime too.
+    state, detail = judge(probe, "ok", outcomes)
+    assert state != "wrong", f"{wasm_runtime.id}: the {feature} probe {detail}"
+    if state == "absent":
+        pytest.skip(f"{wasm_runtime.id} lacks {feature}: {detail}")
+    if features is not None:
+        assert features.state.get(feature) == "works", (
+            f"{wasm_runtime.id}: the {feature} probe at the start of the run: {features.why_not(feature)}; "
+            "now it works (a runtime whose answers change between runs of one script)")
