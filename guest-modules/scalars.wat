@@ -4,7 +4,9 @@
 ;; reinterpret), so that what is checked is memory's byte order and nothing
 ;; else: loads, stores and reinterpretations preserve every bit, NaN payloads
 ;; included. The echo_* exports pass floats as floats, for the finding whether
-;; a host keeps NaN payloads across a call.
+;; a host keeps NaN payloads across a call; the *_at ones also store the float
+;; they return where the host reads it as raw bytes, so that a NaN payload lost
+;; in the host's value type is told apart from one the runtime changed.
 ;; The reference model in conformance/model/guests.py mirrors each export.
 (module
   (memory (export "memory") 1)
@@ -52,4 +54,17 @@
     (f32.reinterpret_i32 (local.get $bits)))
   (func (export "f64_from_bits") (param $bits i64) (result f64)
     (f64.reinterpret_i64 (local.get $bits)))
+
+  ;; the float made from its bits, stored at $addr and returned: memory shows
+  ;; what the runtime holds, the result what reached the host
+  (func (export "f32_from_bits_at") (param $addr i32) (param $bits i32) (result f32)
+    (local $x f32)
+    (local.set $x (f32.reinterpret_i32 (local.get $bits)))
+    (f32.store (local.get $addr) (local.get $x))
+    (local.get $x))
+  (func (export "f64_from_bits_at") (param $addr i32) (param $bits i64) (result f64)
+    (local $x f64)
+    (local.set $x (f64.reinterpret_i64 (local.get $bits)))
+    (f64.store (local.get $addr) (local.get $x))
+    (local.get $x))
 )

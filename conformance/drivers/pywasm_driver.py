@@ -49,7 +49,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 _TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64"}
 
 
-def _classify(exc: BaseException) -> Trap:
+def _classify(exc: BaseException) -> Trap | HostError:
     """Name a trap from the pywasm source line that raised it."""
     if isinstance(exc, ZeroDivisionError):
         return Trap("integer-divide-by-zero", str(exc))
@@ -60,12 +60,31 @@ def _classify(exc: BaseException) -> Trap:
     last = frames[-1] if frames else None
     line = (last.line or "").strip() if last else ""
     where = f"{last.name}: {line}" if last else f"{type(exc).__name__}: {exc}"
+    # the instruction being run: the innermost line of pywasm's interpreter loop
+    running = next(((f.line or "").strip() for f in reversed(frames) if f.name == "evaluate"), "")
     # memory.init past the end of its data segment is out of bounds too (as in the spec's tests)
     if last and (last.name in ("evaluate_mem_load", "evaluate_mem_save") or "len(mems.data)" in line
                  or "len(data.data)" in line):
         return Trap("out-of-bounds", where)
+    # call_indirect: an index past the table is an IndexError of the table's list; a null
+    # entry fails into_ref's assertion; a function of another type, the type assertion
+    if running.startswith("addr = tabl.elem["):
+        if isinstance(exc, IndexError):
+            return Trap("table-out-of-bounds", f"{where} (call_indirect past the table)")
+        return Trap("indirect-call", f"{where} (call_indirect of a null entry)")
+    if line == "assert self.store.func[addr].type == type":
+        return Trap("indirect-call", f"{where} (call_indirect of a function of another type)")
+    # table.init (an active element segment too), table.copy: past the table or the segment
+    if any(w in line for w in ("len(tabl.elem)", "len(tabx.elem)", "len(taby.elem)", "len(elem.data)")):
+        return Trap("table-out-of-bounds", where)
     if line == "assert 0":
         return Trap("unreachable", where)
+    if last and last.name == "invocate" and line == "assert a == b.type":
+        # Runtime.invocate made the arguments from the function's own type, so this is the
+        # results' check: pywasm does not validate, and ran a function that returns a value
+        # of another type than its signature says
+        return HostError("invalid-module", f"pywasm does not validate modules, and a function returned "
+                                           f"a value its type does not allow ({where})")
     return Trap("other", where)
 
 
@@ -77,6 +96,7 @@ class PywasmDriver(BufferViews, Driver):
             raise Unavailable(_IMPORT_ERROR)
         self.parsed: Dict[str, Any] = {}  # one entry: the current script's module
         self.views: Dict[str, memoryview] = {}
+        self.failed = ""
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -101,6 +121,11 @@ class PywasmDriver(BufferViews, Driver):
         try:
             self.instance = self.runtime.instance(desc)
         except Exception as exc:
+            # Code run at instantiation (active segments, which pywasm runs as table.init and
+            # memory.init, and the start function) traps; the checks of imports do not.
+            ran = any(f.name == "evaluate" for f in traceback.extract_tb(exc.__traceback__))
+            if ran and isinstance(exc, (AssertionError, ZeroDivisionError, RecursionError, IndexError)):
+                raise _classify(exc) from None
             raise HostError("link-error", f"{type(exc).__name__}: {exc}") from None
         self.memory = None
         for e in self.instance.exps:
@@ -125,11 +150,15 @@ class PywasmDriver(BufferViews, Driver):
         if not exports:
             raise HostError("no-such-export", f"no exported function {func!r}")
         ftype = self.runtime.machine.store.func[exports[0].data.data].type
+        if not self.usable_after_trap():  # a failed call that was no trap left its frames
+            raise HostError("poisoned", f"pywasm's stack still holds a failed call's frames: {self.failed}")
         params = [to_python(t, bits) for t, bits in args]
         try:
             results = self.runtime.invocate(self.instance, func, params)
         except (AssertionError, ZeroDivisionError, RecursionError, IndexError, struct.error) as exc:
-            raise _classify(exc) from None
+            outcome = _classify(exc)
+            self.failed = outcome.message
+            raise outcome from None
         types = [_TYPES.get(r.data, "?") for r in ftype.rets]
         return [from_python(t, v) for t, v in zip(types, results)]
 

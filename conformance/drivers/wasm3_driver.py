@@ -4,7 +4,9 @@ Host API used: ``Runtime.get_memory(0)``, a ``memoryview`` over wasm3's raw
 memory pointer, taken afresh for every host read and write (the safe habit). A
 view is one such ``memoryview`` kept across operations: it has no owner and may
 dangle after memory grows. pywasm3 has no host-side grow. Traps arrive as
-``RuntimeError("[trap] ...")``.
+``RuntimeError("[trap] ...")``. wasm3 compiles each function at its first call, so
+a module whose code it refuses loads, and the refusal (``invalid-module``) is the
+outcome of the call where it surfaced.
 """
 
 from __future__ import annotations
@@ -52,8 +54,26 @@ _TRAPS = [
     ("integer overflow", "integer-overflow"),
     ("invalid conversion", "invalid-conversion"),
     ("stack overflow", "stack-exhausted"),
+    # call_indirect: wasm3 says "undefined element" for an index past its table (whose size
+    # is where the last element segment ends, not the declared size), "null table element"
+    # for a null entry, "indirect call type mismatch" for a signature mismatch
+    ("undefined element", "table-out-of-bounds"),
+    ("null table element", "indirect-call"),
     ("indirect call", "indirect-call"),
 ]
+
+# M3Result strings of wasm3's loader and compiler (m3_exception.h) that mean the module's
+# code was refused: wasm3 compiles a function at its first call (find_function, or a call
+# into a function not compiled yet), so a module it cannot compile loads, and the refusal
+# surfaces at a call.
+_COMPILE_ERRORS = (
+    "incorrect type on stack", "incorrect value count on stack", "compiling function",
+    "no compiler found for opcode", "no operation found for opcode", "unknown opcode",
+    "invalid block depth", "local index out of bounds", "function call type index out of range",
+    "function index out of range", "global index is too large", "global is not mutable",
+    "slot usage count overflow", "restricted opcode", "type sig index out of bounds",
+    "missing else", "malformed",
+)
 
 
 class Wasm3Driver(BufferViews, Driver):
@@ -85,7 +105,15 @@ class Wasm3Driver(BufferViews, Driver):
         try:
             self.runtime.load(module)
         except RuntimeError as exc:
-            raise HostError("link-error", str(exc)) from None
+            text = str(exc)
+            # an active segment that does not fit: the spec's instantiation traps. (wasm3 sizes
+            # its table to fit the element segments, and refuses one whose end is past the
+            # largest table it makes, or whose offset is negative read as a signed i32.)
+            if text == "data segment out of bounds":
+                raise Trap("out-of-bounds", text) from None
+            if text in ("table overflow", "table underflow"):
+                raise Trap("table-out-of-bounds", text) from None
+            raise HostError("link-error", text) from None
         self.functions: Dict[str, Any] = {}
 
     def _mem(self) -> memoryview:
@@ -113,21 +141,23 @@ class Wasm3Driver(BufferViews, Driver):
         f = self.functions.get(func)
         if f is None:
             try:
-                f = self.runtime.find_function(func)
+                f = self.runtime.find_function(func)  # compiles it, the first time
             except RuntimeError as exc:
-                raise HostError("no-such-export", f"{func}: {exc}") from None
+                if str(exc).startswith("function lookup failed"):
+                    raise HostError("no-such-export", f"{func}: {exc}") from None
+                raise _not_compiled(func, str(exc)) from None
             self.functions[func] = f
         params = [to_python(t, bits) for t, bits in args]
         try:
             result = f(*params)
         except RuntimeError as exc:
             text = str(exc)
-            for needle, reason in _TRAPS:
-                if needle in text:
-                    raise Trap(reason, text) from None
             if text.startswith("[trap]"):
+                for needle, reason in _TRAPS:
+                    if needle in text:
+                        raise Trap(reason, text) from None
                 raise Trap("other", text) from None
-            raise HostError("bad-call", text) from None
+            raise _not_compiled(func, text) from None  # a callee compiled at this call
         types = [_TYPE_NAMES.get(t, "?") for t in f.ret_types]
         if not types:
             return []
@@ -144,6 +174,18 @@ class Wasm3Driver(BufferViews, Driver):
     def view(self, name: str) -> int:
         self.views[name] = self._mem()
         return len(self.views[name])
+
+
+def _not_compiled(func: str, text: str) -> HostError:
+    """A failure at a call that is no trap: wasm3 refusing the code it compiles at that call
+    (``invalid-module``, reported at the call where it surfaced), or one the driver does not
+    know (``internal``)."""
+    if any(words in text for words in _COMPILE_ERRORS):
+        return HostError("invalid-module",
+                         f"wasm3 compiles functions at their first call, and refused {func}'s code: {text}")
+    if "missing imported function" in text:
+        return HostError("link-error", f"{func}: {text}")
+    return HostError("internal", f"{func}: {text}")
 
 
 # wasm3's M3ValueType numbering: 1 i32, 2 i64, 3 f32, 4 f64

@@ -288,11 +288,20 @@ function exportedSignatures(bytes) {
 // ---------------------------------------------------------------------------
 // Typed values: wire {"type", "value": decimal bit pattern} <-> JS values
 
-var scratch = new DataView(new ArrayBuffer(8));
+// A float and its bit pattern share one buffer, in the engine's own byte order on
+// both sides (so no byte order is assumed). The driver never changes a float's
+// bits itself: a Number goes from here straight into the call, and a result
+// straight from the call to here. V8 canonicalises a NaN stored into an array of
+// doubles (an array literal, push, Array.from, an apply's argument list), which
+// quieted a signalling NaN on the engine's cold path; no float passes through an
+// array. What is still lost is lost in the engine's Number or its boundary.
+var FLOATS = new ArrayBuffer(8);
+var F32 = new Float32Array(FLOATS, 0, 1);
+var U32 = new Uint32Array(FLOATS, 0, 1);
+var F64 = new Float64Array(FLOATS, 0, 1);
+var U64 = new BigUint64Array(FLOATS, 0, 1);
 var WIDTHS = { i32: 32, f32: 32, i64: 64, f64: 64 };
 
-// The wire's decimal string must be a bit pattern of the type's width: a
-// larger one would be wrapped quietly by |0 or asIntN.
 function checkBits(type, wire) {
   var text = String(wire.value);
   var fits = /^[0-9]+$/.test(text)
@@ -309,11 +318,11 @@ function toJs(type, wire) {
     case 'i64':
       return BigInt.asIntN(64, BigInt(text));
     case 'f32':
-      scratch.setUint32(0, Number(text) >>> 0, true);
-      return scratch.getFloat32(0, true);
+      U32[0] = Number(text) >>> 0;
+      return F32[0];
     case 'f64':
-      scratch.setBigUint64(0, BigInt.asUintN(64, BigInt(text)), true);
-      return scratch.getFloat64(0, true);
+      U64[0] = BigInt(text);
+      return F64[0];
     default:
       throw new HostError('unsupported', 'the driver passes no ' + type + ' values');
   }
@@ -329,12 +338,12 @@ function fromJs(type, value) {
       bits = BigInt.asUintN(64, value).toString();
       break;
     case 'f32':
-      scratch.setFloat32(0, value, true);
-      bits = String(scratch.getUint32(0, true));
+      F32[0] = value;
+      bits = String(U32[0]);
       break;
     case 'f64':
-      scratch.setFloat64(0, value, true);
-      bits = scratch.getBigUint64(0, true).toString();
+      F64[0] = value;
+      bits = U64[0].toString();
       break;
     default:
       throw new HostError('unsupported', 'the driver returns no ' + type + ' values');
@@ -350,6 +359,11 @@ var TRAP_WORDS = [
   ['out of bounds trunc', 'invalid-conversion'], // JSC
   ['float unrepresentable in integer range', 'invalid-conversion'], // V8
   ['out of bounds call_indirect', 'table-out-of-bounds'], // JSC
+  // An active segment past the end of its memory or table traps at instantiation
+  // (V8 and JSC throw a RuntimeError from new WebAssembly.Instance).
+  [/data segment (\d+ )?is out of bounds/, 'out-of-bounds'], // V8 11 "data segment is ..", V8 15 "data segment 0 is .."
+  ['invalid data segment initialization', 'out-of-bounds'], // JSC
+  ['element is trying to set an out of bounds table index', 'table-out-of-bounds'], // JSC
   ['table index is out of bounds', 'table-out-of-bounds'], // V8
   ['invalid index into function table', 'table-out-of-bounds'], // V8 7 (Node 12)
   ['memory access out of bounds', 'out-of-bounds'], // V8
@@ -372,7 +386,8 @@ var TRAP_WORDS = [
 function trapReason(message) {
   var text = String(message).toLowerCase();
   for (var i = 0; i < TRAP_WORDS.length; i++) {
-    if (text.indexOf(TRAP_WORDS[i][0]) >= 0) return TRAP_WORDS[i][1];
+    var words = TRAP_WORDS[i][0];
+    if (typeof words === 'string' ? text.indexOf(words) >= 0 : words.test(text)) return TRAP_WORDS[i][1];
   }
   return 'other';
 }
@@ -542,10 +557,10 @@ class Session {
     var fn = Object.prototype.hasOwnProperty.call(exports, name) ? exports[name] : undefined;
     if (typeof fn !== 'function') throw new HostError('no-such-export', 'no exported function ' + JSON.stringify(name));
     var sig = this.signatureOf(name);
-    var args = convertArgs(name, sig, wireArgs);
+    checkArgs(name, sig, wireArgs);
     var result;
     try {
-      result = fn.apply(undefined, args);
+      result = callWith(fn, wireArgs);
     } catch (err) {
       var trap = asTrap(err);
       if (trap === null && err instanceof TypeError) {
@@ -565,29 +580,51 @@ class Session {
 // JS would quietly turn a missing argument into undefined (that is, 0) and
 // coerce a wrong one: the wire's typed arguments are checked against the
 // function's type instead, as a typed host API would.
-function convertArgs(name, sig, wireArgs) {
+function checkArgs(name, sig, wireArgs) {
   if (!Array.isArray(wireArgs)) throw new TypeError('call: args is not a list');
   if (wireArgs.length !== sig.params.length) {
     throw new HostError('bad-call', name + ' takes ' + sig.params.length + ' arguments, got ' + wireArgs.length);
   }
-  var args = [];
   for (var i = 0; i < wireArgs.length; i++) {
     var wire = wireArgs[i];
     if (wire === null || typeof wire !== 'object') throw new TypeError('call: argument ' + i + ' is not a typed value');
     if (wire.type !== sig.params[i]) {
       throw new HostError('bad-call', name + ' argument ' + i + ' is ' + sig.params[i] + ', got ' + wire.type);
     }
-    args.push(toJs(wire.type, wire));
+    checkBits(wire.type, wire);
   }
-  return args;
 }
 
-// One result comes back bare, several as an array (the JS API's multi-value).
+// Calls fn with the wire's arguments, each converted in the call expression
+// itself: a list of Numbers (for fn.apply) would be an array of doubles, whose
+// NaNs V8 canonicalises. Past four arguments, each is bound in turn (a bound
+// function keeps its arguments as values, not as an array of doubles).
+function callWith(fn, wire) {
+  var a = function (i) { return toJs(wire[i].type, wire[i]); };
+  switch (wire.length) {
+    case 0: return fn();
+    case 1: return fn(a(0));
+    case 2: return fn(a(0), a(1));
+    case 3: return fn(a(0), a(1), a(2));
+    case 4: return fn(a(0), a(1), a(2), a(3));
+    default: {
+      var bound = fn;
+      for (var i = 0; i < wire.length; i++) bound = bound.bind(undefined, a(i));
+      return bound();
+    }
+  }
+}
+
+// One result comes back bare, several as an array (the JS API's multi-value):
+// each is converted where it is, never copied into another array first.
 function convertResults(types, result) {
   if (types.length === 0) return [];
-  var values = types.length === 1 ? [result] : Array.from(result);
   var out = [];
-  for (var i = 0; i < types.length; i++) out.push(fromJs(types[i], values[i]));
+  if (types.length === 1) {
+    out.push(fromJs(types[0], result));
+    return out;
+  }
+  for (var i = 0; i < types.length; i++) out.push(fromJs(types[i], result[i]));
   return out;
 }
 
