@@ -9,7 +9,8 @@ line, the message, the replay command). Every piece of text from the report is H
 Stable hooks for tests and tools: each matrix row ``tr[data-property]``, each cell
 ``td.cell[data-property][data-runtime][data-outcome]`` whose button names its dialog in
 ``data-detail``; each dialog ``dialog.detail`` carries the same ``data-`` attributes and an id
-derived from property and runtime only (the same in every run).
+derived from property, runtime and case only (the same in every run). A parametrised property's
+cell shows its worst case, and opens that case's dialog.
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def _memory_edges(edges: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
-    cells = {(r["property"], r["runtime"]): r for r in results}
+    from conformance.report import case_counts, worst_cells
+
+    cells = worst_cells(results)  # a parametrised property shows its worst case
     properties = list(dict.fromkeys(r["property"] for r in results))
     head = "".join(f'<th scope="col" data-runtime="{_e(c)}">{_e(c)}</th>' for c in columns)
     rows = []
@@ -193,10 +196,15 @@ def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
             outcome = str(result["outcome"])
             hint = result.get("reason") or result.get("got") or outcome
             label = OUTCOME_LABEL.get(outcome, outcome)
+            counts = case_counts(results, prop, runtime)
+            if sum(counts.values()) > 1:
+                label += f" {counts[outcome]}/{sum(counts.values())}"
+                hint = f"{counts[outcome]} of {sum(counts.values())} cases {outcome}: {hint}"
             tds.append(
                 f'<td class="cell o-{_e(outcome)}" data-property="{_e(prop)}" data-runtime="{_e(runtime)}"'
                 f' data-outcome="{_e(outcome)}"><button type="button"'
-                f' data-detail="{detail_id(prop, runtime)}" title="{_e(f"{runtime}: {hint}")}">'
+                f' data-detail="{detail_id(prop, runtime, str(result.get("case", "")))}"'
+                f' title="{_e(f"{runtime}: {hint}")}">'
                 f"{_e(label)}</button></td>")
         outcomes = {cells[(prop, c)]["outcome"] for c in columns if (prop, c) in cells}
         quiet = " quiet" if outcomes <= {"pass", "skip"} else ""
@@ -215,14 +223,32 @@ def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _dialogs(results: list[dict[str, Any]], examples: Mapping[str, int]) -> str:
-    return '<div id="details">\n' + "\n".join(_dialog(r, examples) for r in results) + "\n</div>"
+    """One dialog per result (per case of a parametrised property), each id once on the page."""
+    from conformance.report import case_counts
+
+    seen: set[str] = set()
+    dialogs = []
+    for r in results:
+        prop, runtime, case = str(r["property"]), str(r["runtime"]), str(r.get("case", ""))
+        ident = detail_id(prop, runtime, case)
+        if ident in seen:  # a result of a report without case names: kept, under an id of its own
+            ident = detail_id(prop, runtime, f"{case}#{len(seen)}")
+        seen.add(ident)
+        dialogs.append(_dialog(r, examples, ident, case_counts(results, prop, runtime)))
+    return '<div id="details">\n' + "\n".join(dialogs) + "\n</div>"
 
 
-def _dialog(result: Mapping[str, Any], examples: Mapping[str, int]) -> str:
+def _dialog(result: Mapping[str, Any], examples: Mapping[str, int], ident: str,
+            counts: Mapping[str, int]) -> str:
     prop, runtime, outcome = str(result["property"]), str(result["runtime"]), str(result["outcome"])
     facts: list[tuple[str, str, str]] = [("outcome", "outcome", outcome)]
+    if result.get("case"):
+        facts.append(("case", "case", str(result["case"])))
+    if sum(counts.values()) > 1:
+        facts.append(("cases", "cases of this property here",
+                      ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))))
     for key, label in (("reason", "reason (known divergence)" if outcome == "known-divergence"
-                        else "reason"), ("expected", "expected"), ("got", "got")):
+                        else "reason"), ("pin", "pinned outcome"), ("expected", "expected"), ("got", "got")):
         if result.get(key) not in (None, ""):
             facts.append((key, label, str(result[key])))
     n = examples.get(f"{prop} {runtime}")
@@ -233,7 +259,7 @@ def _dialog(result: Mapping[str, Any], examples: Mapping[str, int]) -> str:
         facts.append(("counterexample", "saved script", str(result["counterexample"])))
     dl = "".join(f'<dt>{_e(label)}</dt><dd class="{key}">{_e(value)}</dd>' for key, label, value in facts)
     parts = [
-        f'<dialog class="detail o-{_e(outcome)}" id="{detail_id(prop, runtime)}" data-property="{_e(prop)}"'
+        f'<dialog class="detail o-{_e(outcome)}" id="{ident}" data-property="{_e(prop)}"'
         f' data-runtime="{_e(runtime)}" data-outcome="{_e(outcome)}">',
         '<form method="dialog" class="close">'
         '<button type="submit" aria-label="close">close ✕</button></form>',
@@ -308,9 +334,10 @@ def _guests(guests: list[dict[str, Any]]) -> str:
 # --- helpers ------------------------------------------------------------------------
 
 
-def detail_id(prop: str, runtime: str) -> str:
-    """The id of a cell's dialog: the same for the same property and runtime in every report."""
-    return "d-" + hashlib.sha256(f"{prop}\0{runtime}".encode()).hexdigest()[:12]
+def detail_id(prop: str, runtime: str, case: str = "") -> str:
+    """The id of a result's dialog: the same for the same property, runtime and case in every report."""
+    key = f"{prop}\0{runtime}" + (f"\0{case}" if case else "")
+    return "d-" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def _columns(runtimes: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[str]:

@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from conformance import html_report
 from conformance.baseline import Comparison
@@ -41,6 +41,10 @@ class Result:
     replay: str | None = None
     expected: str | None = None
     got: str | None = None
+    case: str = ""
+    """the parametrisation besides the runtime (``65537-pages``), empty for a property of one case"""
+    pin: str | None = None
+    """for a known divergence: the outcome its entry pins, and in how many examples it was seen"""
 
 
 @dataclass
@@ -88,7 +92,12 @@ class Report:
     """this run against a baseline (--wasm-baseline)"""
     saved_baseline: str = ""
 
+    current_case: str = field(default="", repr=False)
+    """the case of the test being reported (set by the plugin as each test starts)"""
+
     def add(self, result: Result) -> None:
+        if not result.case:
+            result.case = self.current_case
         self.results.append(result)
         record = self.runtimes.get(result.runtime)
         if record is not None:
@@ -140,11 +149,19 @@ class Report:
                 "multi_memory": _support(self, rec.id, feats, "multi_memory", "test_multi_memory.py::"),
                 "bulk_memory": _support(self, rec.id, feats, "bulk_memory", "test_bulk.py::"),
                 "host_grow": "yes" if feats.get("host_grow") else "no",
-                "after_a_trap": ("needs a new instance" if any(
-                    "instance not callable after a trap" in c.get(rec.id, []) for c in self.choices.values())
-                    else "keeps working"),
+                "after_a_trap": self._after_a_trap(rec.id),
             }
         return out
+
+    def _after_a_trap(self, runtime: str) -> str:
+        """Whether calls work after a trap: an instance that cannot be called (the driver's
+        ``error poisoned``) is a divergence the model rejects, shown with its outcome."""
+        if any((r.got or "").startswith("error poisoned") or "error poisoned" in (r.pin or "")
+               for r in self.results if r.runtime == runtime):
+            return "not callable after a trap (divergence: error poisoned)"
+        if any("instance keeps working after a trap" in c.get(runtime, []) for c in self.choices.values()):
+            return "keeps working"
+        return "not checked"
 
     def _view_class(self, runtime: str) -> str:
         result = next((r for r in self.results
@@ -245,13 +262,13 @@ class Report:
             for runtime, facts in edges.items():
                 lines += [f"### {runtime}", ""] + [
                     f"- {key.replace('_', ' ')}: {_cell(str(value))}" for key, value in facts.items()] + [""]
-        cells: dict[tuple[str, str], Result] = {(r.property, r.runtime): r for r in self.results}
+        cells = worst_cells(self.results)
         properties = list(dict.fromkeys(r.property for r in self.results))
         lines += ["", "## Properties", "",
                   "| property | " + " | ".join(columns) + " |",
                   "|---|" + "---|" * len(columns)]
         for prop in properties:
-            row = [MARK[cells[(prop, c)].outcome] if (prop, c) in cells else "" for c in columns]
+            row = [_mark(cells[(prop, c)], self.results) if (prop, c) in cells else "" for c in columns]
             lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
         lines += ["", "Totals: " + "; ".join(
             f"{rt}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
@@ -285,10 +302,13 @@ class Report:
                     lines += [f"Replay: `{r.replay}`", ""]
         known = [r for r in self.results if r.outcome == "known-divergence"]
         if known:
-            lines += ["", "## Known divergences", "", "| runtime | property | reason | got |",
-                      "|---|---|---|---|"]
+            lines += ["", "## Known divergences", "",
+                      "Each as its entry pins it, and the first example that showed it (fewest operations).",
+                      "", "| runtime | property | reason | pinned outcome | expected | got |",
+                      "|---|---|---|---|---|---|"]
             for r in known:
-                lines.append(f"| {r.runtime} | `{r.property}` | {_cell(r.reason)} | {_cell(r.got or '')} |")
+                lines.append(f"| {r.runtime} | `{r.property}` | {_cell(r.reason)} | {_cell(r.pin or '')} "
+                             f"| {_cell(r.expected or '')} | {_cell(r.got or '')} |")
         if self.comparison is not None:
             first, *rest = self.comparison.lines()
             lines += ["", "## Against the baseline", "", first[0].upper() + first[1:] + ".", ""]
@@ -302,6 +322,44 @@ class Report:
 
 
 VIEWS_PROPERTY = "test_growth.py::test_views_across_a_grow"
+RANK = {"skip": 0, "pass": 1, "known-divergence": 2, "timeout": 3, "crash": 4, "fail": 5}
+"""How bad an outcome is: a matrix cell, a baseline entry, shows the worst of a property's cases."""
+
+_ResultT = TypeVar("_ResultT", Result, dict[str, Any])
+
+
+def _outcome_of(result: Result | dict[str, Any]) -> str:
+    return str(result.outcome if isinstance(result, Result) else result["outcome"])
+
+
+def worst_cells(results: list[_ResultT]) -> dict[tuple[str, str], _ResultT]:
+    """(property, runtime) -> the result of its worst case (the first of equals), so that a
+    parametrised property shows a failure or a divergence of any case, not its last case."""
+    out: dict[tuple[str, str], _ResultT] = {}
+    for r in results:
+        key = (r.property, r.runtime) if isinstance(r, Result) else (str(r["property"]), str(r["runtime"]))
+        if key not in out or RANK.get(_outcome_of(r), 0) > RANK.get(_outcome_of(out[key]), 0):
+            out[key] = r
+    return out
+
+
+def case_counts(results: list[Result] | list[dict[str, Any]], prop: str, runtime: str) -> dict[str, int]:
+    """How many cases of ``prop`` on ``runtime`` ended in each outcome."""
+    counts: dict[str, int] = {}
+    for r in results:
+        key = (r.property, r.runtime) if isinstance(r, Result) else (r["property"], r["runtime"])
+        if key == (prop, runtime):
+            outcome = _outcome_of(r)
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def _mark(worst: Result, results: list[Result]) -> str:
+    counts = case_counts(results, worst.property, worst.runtime)
+    total = sum(counts.values())
+    if total <= 1:
+        return MARK[worst.outcome]
+    return f"{MARK[worst.outcome]} ({counts[worst.outcome]} of {total} cases)"
 
 
 def _support(report: Report, runtime: str, feats: dict[str, Any], feature: str, prefix: str) -> str:
