@@ -8,9 +8,14 @@ next release against it::
 
 A baseline is ``reports/baselines/NAME.json`` beside the report directory (or
 any path ending in ``.json``): per runtime, per property, one outcome. A
-property with several parametrisations counts by its worst one. Runtimes are
-matched by id; a baseline of a single runtime is compared with every runtime of
-the run (a faulty or renamed build against the trusted one).
+property with several parametrisations counts by its worst one. Each runtime of
+the run is compared with the baseline's runtime of the same id; else with its
+family's (``wasmtime@patched`` with ``wasmtime``); else, where the baseline holds
+one runtime (the ``host`` pseudo-runtime aside), with that one (a faulty or
+renamed build against the trusted one). A runtime that matches none is listed as
+not compared, and a comparison that compared no runtime at all fails the run: a
+"0 regressions" must mean something was compared. A failure where the baseline
+had no result, or a skip, is a new failure and fails the run like a regression.
 """
 
 from __future__ import annotations
@@ -95,7 +100,16 @@ class Comparison:
     """failed or diverged in the baseline, now passes"""
     new_divergences: list[Change] = field(default_factory=list)
     """a known divergence now that was not one in the baseline"""
+    new_failures: list[Change] = field(default_factory=list)
+    """fails, crashes or times out now, where the baseline had no result or a skip"""
     not_compared: list[str] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)
+    """the runtimes of the run that were compared (with whom)"""
+
+    @property
+    def failed(self) -> bool:
+        """Whether this comparison fails the run: a regression, a new failure, or nothing compared."""
+        return bool(self.regressions or self.new_failures or not self.compared)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,37 +117,65 @@ class Comparison:
             "regressions": [str(c) for c in self.regressions],
             "fixes": [str(c) for c in self.fixes],
             "new_divergences": [str(c) for c in self.new_divergences],
+            "new_failures": [str(c) for c in self.new_failures],
             "not_compared": self.not_compared,
+            "compared": self.compared,
         }
 
     def lines(self) -> list[str]:
         out = [f"against baseline {self.name!r}: {len(self.regressions)} regressions, "
-               f"{len(self.fixes)} fixes, {len(self.new_divergences)} new divergences"]
+               f"{len(self.fixes)} fixes, {len(self.new_divergences)} new divergences"
+               + (f", {len(self.new_failures)} new failures" if self.new_failures else "")
+               + ("" if self.compared else "; NOTHING COMPARED: no runtime of this run is in the baseline")]
         out += [f"  REGRESSION {c}" for c in self.regressions]
+        out += [f"  NEW FAILURE {c}" for c in self.new_failures]
         out += [f"  fixed      {c}" for c in self.fixes]
         out += [f"  divergence {c}" for c in self.new_divergences]
         out += [f"  not compared: {n}" for n in self.not_compared]
         return out
 
 
-def compare(name: str, baseline: dict[str, Any], results: list[dict[str, Any]]) -> Comparison:
+HOST = "host"
+"""The pseudo-runtime of properties that run on no runtime: compared only with itself."""
+
+
+def _against(runtime: str, before: dict[str, dict[str, str]], family: str) -> str | None:
+    """The baseline runtime that ``runtime`` is compared with, or None."""
+    if runtime in before:
+        return runtime
+    if runtime == HOST:
+        return None
+    if family and family in before:
+        return family
+    engines = [r for r in before if r != HOST]
+    return engines[0] if len(engines) == 1 else None
+
+
+def compare(name: str, baseline: dict[str, Any], results: list[dict[str, Any]],
+            families: dict[str, str] | None = None) -> Comparison:
+    """``results`` against ``baseline``; ``families`` maps a runtime id to its family's id
+    (``RuntimeSpec.family``: ``wasmtime`` for ``wasmtime@patched``)."""
     before: dict[str, dict[str, str]] = baseline["outcomes"]
     now = outcomes_of(results)
     comparison = Comparison(name)
     for runtime, props in now.items():
-        if runtime in before:
-            against = runtime
-        elif len(before) == 1:
-            (against,) = before
-        else:
-            comparison.not_compared.append(f"{runtime} (not in the baseline: {', '.join(sorted(before))})")
+        against = _against(runtime, before, (families or {}).get(runtime, ""))
+        if against is None:
+            if runtime != HOST:
+                comparison.not_compared.append(
+                    f"{runtime} (not in the baseline: {', '.join(sorted(before)) or 'empty'})")
             continue
+        if runtime != HOST:
+            comparison.compared.append(runtime if against == runtime else f"{runtime} (against {against})")
         old = before[against]
         for prop, outcome in sorted(props.items()):
             was = old.get(prop)
+            change = Change(runtime, against, prop, was or "absent", outcome)
+            if (was is None or was == "skip") and outcome in BAD:
+                comparison.new_failures.append(change)
+                continue
             if was is None or outcome == "skip" or was == "skip":
                 continue
-            change = Change(runtime, against, prop, was, outcome)
             if was == "pass" and outcome != "pass":
                 comparison.regressions.append(change)
             elif was != "pass" and outcome == "pass":

@@ -66,6 +66,30 @@ def test_compare_sorts_changes() -> None:
     assert [(c.property, c.now) for c in comparison.regressions] == [("a", "known-divergence"), ("c", "fail")]
     assert [c.property for c in comparison.fixes] == ["b"]
     assert [c.property for c in comparison.new_divergences] == ["a"]
+    # skipped in the baseline, failing now: a new failure, which fails the run like a regression
+    assert [(c.property, c.before, c.now) for c in comparison.new_failures] == [("d", "skip", "fail")]
     # a baseline of one runtime is compared with every runtime of the run
-    assert comparison.not_compared == []
-    assert compare("two", {"outcomes": {"x": {}, "y": {}}}, now).not_compared
+    assert comparison.not_compared == [] and comparison.failed
+    two = compare("two", {"outcomes": {"x": {}, "y": {}}}, now)
+    assert two.not_compared and not two.compared and two.failed
+    assert "NOTHING COMPARED" in two.lines()[0]
+
+
+def test_a_full_suite_baseline_holds_the_host_and_still_compares_one_runtime() -> None:
+    """A baseline saved from a full run holds the host pseudo-runtime beside the engine: a renamed
+    or patched build is compared with the engine (by the one-runtime rule, or by its family)."""
+    def result(runtime: str, prop: str, outcome: str) -> dict[str, str]:
+        return {"runtime": runtime, "property": prop, "outcome": outcome}
+
+    saved = [result("wasmtime", p, "pass") for p in ("a", "b", "c")] + [result("host", "h", "pass")]
+    before = {"outcomes": outcomes_of(saved)}
+    now = [result("patched", "a", "fail"), result("patched", "b", "pass"), result("patched", "c", "fail"),
+           result("host", "h", "pass")]
+    comparison = compare("full", before, now)
+    assert [c.property for c in comparison.regressions] == ["a", "c"]
+    assert comparison.compared == ["patched (against wasmtime)"] and comparison.failed
+    # with several engines in the baseline, the family names the one to compare with
+    before["outcomes"]["wasm3"] = {"a": "pass"}
+    assert compare("full", before, now).not_compared and not compare("full", before, now).compared
+    by_family = compare("full", before, now, {"patched": "wasmtime"})
+    assert [c.property for c in by_family.regressions] == ["a", "c"]
