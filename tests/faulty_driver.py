@@ -48,6 +48,10 @@ fault is right. FAULT is one of:
 - refuse-zero-grow: every grow of 0 pages, by the host or the guest, is refused (-1, grow-failed)
 - refuse-grow-by-one: every grow of exactly 1 page is refused, though larger ones (the capacity
                   probe's) succeed
+- segment-link-error: an instantiation that traps (an active segment that does not fit) is reported
+                  as a link error, as the wasm3 and pywasm drivers once did
+- table-trap-other: the traps of call_indirect (past the table, null entry, another type) are
+                  reported as trap other
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -63,7 +67,7 @@ from typing import Any
 import wasmtime
 
 from conformance.cguest import uleb128
-from conformance.drivers._protocol import HostError, serve
+from conformance.drivers._protocol import HostError, Trap, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
 
 EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "drop-ignored", "zero-end-trap",
@@ -76,6 +80,7 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
           *ADDRESS_FAULTS, *VERDICT_FAULTS,
+          "segment-link-error", "table-trap-other",
           "segfault", "hang")
 
 
@@ -157,7 +162,12 @@ class FaultyDriver(WasmtimeDriver):
             wasm = rewrite_memory_limits(wasm, self.fault)
         if self.fault in ADDRESS_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
-        super().instantiate(wasm, key)
+        try:
+            super().instantiate(wasm, key)
+        except Trap as trap:
+            if self.fault == "segment-link-error":
+                raise HostError("link-error", f"faulty: {trap.message}") from None
+            raise
         self.shadow = bytearray(super().read(0, super().size()))
 
     def _bounds(self, addr: int, length: int) -> None:
@@ -248,6 +258,9 @@ class FaultyDriver(WasmtimeDriver):
         try:
             return super().call(func, args)
         except Exception as exc:
+            if self.fault == "table-trap-other" and isinstance(exc, Trap) and exc.reason in (
+                    "table-out-of-bounds", "indirect-call"):
+                raise Trap("other", exc.message) from None
             if self.fault == "swallow-trap" and type(exc).__name__ == "Trap":
                 f = self.exports[func]
                 assert isinstance(f, wasmtime.Func)

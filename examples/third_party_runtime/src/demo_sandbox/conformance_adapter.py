@@ -23,6 +23,9 @@ _TRAPS = {  # wasmtime's trap codes, in the suite's spec terms
     "INTEGER_OVERFLOW": "integer-overflow",
     "BAD_CONVERSION_TO_INTEGER": "invalid-conversion",
     "STACK_OVERFLOW": "stack-exhausted",
+    "TABLE_OUT_OF_BOUNDS": "table-out-of-bounds",
+    "INDIRECT_CALL_TO_NULL": "indirect-call",
+    "BAD_SIGNATURE": "indirect-call",
 }
 
 
@@ -43,6 +46,10 @@ class SandboxDriver(Driver):
             else:
                 self.sandbox = Sandbox(wasm)
                 self.key = key
+        except wasmtime.Trap as exc:  # an active segment that does not fit, or the start function
+            code = getattr(exc, "trap_code", None)
+            raise Trap(_TRAPS.get(code.name if code is not None else "", "other"),
+                       str(exc).strip().splitlines()[-1]) from None
         except wasmtime.WasmtimeError as exc:
             raise HostError("invalid-module", str(exc).splitlines()[0]) from None
         except TypeError as exc:
