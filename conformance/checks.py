@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
+import unittest
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
+from conformance.divergences import Divergence, Seen, pinned
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.probes import Features
 from conformance.runtimes import RuntimeSpec
-from conformance.script import Outcome, Script, ScriptResult, describe_op
+from conformance.script import Call, Outcome, Script, ScriptResult, describe_op
 
 FailureKind = Literal["fail", "crash", "timeout"]
 REFERENCE = "wasmtime"
@@ -32,7 +35,8 @@ class ConformanceFailure(AssertionError):
 
     def __init__(self, message: str, *, kind: FailureKind, runtime: str, script: Script,
                  result: ScriptResult, counterexample: Path | None, replay: str,
-                 expected: str = "", got: str = "", saved: dict[str, Any] | None = None) -> None:
+                 expected: str = "", got: str = "", saved: dict[str, Any] | None = None,
+                 operation: int | None = None, wanted: tuple[Outcome, ...] = ()) -> None:
         super().__init__(message)
         self.saved = saved or {}
         """what was written to ``counterexample``"""
@@ -44,6 +48,46 @@ class ConformanceFailure(AssertionError):
         self.replay = replay
         self.expected = expected
         self.got = got
+        self.operation = operation if operation is not None else self.saved.get("operation")
+        """the index of the first operation whose outcome differs (a ``fail``)"""
+        self.wanted = wanted
+        """the outcomes expected there, where known"""
+
+    def seen(self) -> Seen:
+        """This failure in the terms of a known divergence's pin (``conformance/divergences.py``)."""
+        if self.kind != "fail":
+            return Seen(self.kind, message=self.result.detail or self.got)
+        index = self.operation
+        ops, outcomes = self.script.ops, self.result.outcomes
+        op = ops[index] if isinstance(index, int) and 0 <= index < len(ops) else None
+        outcome = outcomes[index] if isinstance(index, int) and 0 <= index < len(outcomes) else None
+        return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted)
+
+
+class KnownDivergence(Exception):
+    """An example showed one of the runtime's known divergences, exactly as its entry pins it.
+
+    :func:`check_script` raises it to end the example there without failing (the pytest
+    plugin counts the example as run and reports the divergence); a failure that no pin
+    matches is raised as the :class:`ConformanceFailure` it is.
+    """
+
+    def __init__(self, entry: Divergence, failure: ConformanceFailure) -> None:
+        super().__init__(f"known divergence of {failure.runtime} ({entry.source}: {entry.test}): "
+                         f"{entry.reason}\n{failure}")
+        self.entry = entry
+        self.failure = failure
+
+
+@dataclass
+class Observation:
+    """A known divergence seen while a property ran: the example that showed it, and how often."""
+
+    entry: Divergence
+    failure: ConformanceFailure | None
+    """the failure that showed it (None for a property's own ``assert``: no script to show)"""
+    message: str
+    examples: int = 1
 
 
 @dataclass
@@ -55,6 +99,8 @@ class WasmRuntime:
     counterexample_dir: Path | None = None
     replay_prefix: str = "wasm-conformance replay"
     current_test: Callable[[], str] = field(default=lambda: "")
+    current_case: Callable[[], str] = field(default=lambda: "")
+    """the running test's parametrisation besides the runtime (its counterexample file's name)"""
     choices: dict[str, set[str]] = field(default_factory=dict)
     scripts_run: int = 0
     reference: Callable[[Script], ScriptResult] | None = None
@@ -64,6 +110,18 @@ class WasmRuntime:
     """the run's settings profile (quick, default, thorough)"""
     features: Features | None = None
     """what the probes found (set by the fixture)"""
+    known: Callable[[], Sequence[Divergence]] = field(default=lambda: ())
+    """the known divergences (``conformance/divergences.py``) of this runtime that cover the
+    current property: a failure one of them pins ends its example without failing (the pytest
+    plugin sets it; nothing is pinned by default)"""
+    observed: dict[Divergence, Observation] = field(default_factory=dict)
+    """the pinned divergences seen since the plugin last took them (per test)"""
+    rejected: int = 0
+    """examples of the current test rejected as pinned divergences (outside ``ending_examples``)"""
+    budget: int = 0
+    """end the test's Hypothesis run once this many examples were rejected so (0: never)"""
+    examples_done: bool = False
+    """the current test's run was ended so (:class:`ExamplesDone`: pytest sees a skip)"""
 
     @property
     def id(self) -> str:
@@ -96,6 +154,38 @@ class WasmRuntime:
         """Record what this runtime did where several behaviours are allowed (shown in the report)."""
         self.choices.setdefault(self.current_test(), set()).add(finding)
 
+    def pinned(self, failure: BaseException) -> Divergence | None:
+        """The known divergence that pins ``failure`` (a :class:`ConformanceFailure`, or a
+        property's own failed ``assert``) exactly, if any; recorded as observed when found."""
+        entries = self.known()
+        if not entries:
+            return None
+        if isinstance(failure, ConformanceFailure):
+            conformance: ConformanceFailure | None = failure
+            seen = failure.seen()
+        elif isinstance(failure, AssertionError):
+            conformance, seen = None, Seen("assertion", message=str(failure))
+        else:
+            return None
+        entry = pinned(entries, seen)
+        if entry is not None:
+            self._observe(Observation(entry, conformance, str(failure)))
+        return entry
+
+    def _observe(self, new: Observation) -> None:
+        old = self.observed.get(new.entry)
+        if old is None:
+            self.observed[new.entry] = new
+            return
+        old.examples += 1
+        if new.failure is not None and (old.failure is None
+                                        or len(new.failure.script.ops) < len(old.failure.script.ops)):
+            old.failure, old.message = new.failure, new.message  # show the shortest script
+
+    def take_observed(self) -> dict[Divergence, Observation]:
+        taken, self.observed = self.observed, {}
+        return taken
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:120]
@@ -103,14 +193,20 @@ def _slug(text: str) -> str:
 
 def counterexample(runtime: WasmRuntime, script: Script, **details: Any) -> dict[str, Any]:
     test = runtime.current_test() or "script"
-    return {"property": test, "runtime": runtime.id, "script": script.to_json(), **details}
+    out = {"property": test, "runtime": runtime.id, "script": script.to_json(), **details}
+    if runtime.features is not None and runtime.features.max_pages is not None:
+        # what the run measured the runtime's memory reaching: replay believes no grow refused below it
+        out["capacity"] = runtime.features.max_pages
+    return out
 
 
 def save_counterexample(runtime: WasmRuntime, payload: dict[str, Any]) -> Path | None:
     """Write ``payload`` to counterexamples/<property>--<runtime>.json, replacing the last one."""
     if runtime.counterexample_dir is None:
         return None
-    path = runtime.counterexample_dir / f"{_slug(payload['property'])}--{_slug(runtime.id)}.json"
+    case = runtime.current_case()
+    name = payload["property"] + (f"[{case}]" if case else "")
+    path = runtime.counterexample_dir / f"{_slug(name)}--{_slug(runtime.id)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return path
@@ -127,7 +223,8 @@ def run_and_check(runtime: WasmRuntime, script: Script) -> tuple[ScriptResult, V
     if result.status != "ok":
         return result, Verdict()
     if script.guest in GUEST_MODELS:
-        return result, check(script, result.outcomes)
+        capacity = runtime.features.max_pages if runtime.features is not None else None
+        return result, check(script, result.outcomes, capacity)
     return result, _against_reference(runtime, script, result.outcomes)
 
 
@@ -157,15 +254,18 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
         saved = counterexample(runtime, script, status=result.status, detail=result.detail)
         path = save_counterexample(runtime, saved)
         replay = _replay(runtime, path)
-        raise ConformanceFailure(
+        fail(runtime, ConformanceFailure(
             f"{runtime.id}: {result.status} in {test}: {result.detail}\n"
             f"script:\n{script.describe()}\n{_saved(path)}replay: {replay}",
             kind=result.status, runtime=runtime.id, script=script, result=result,
             counterexample=path, replay=replay, got=result.status, saved=saved,
-        )
+        ))
     runtime.record_choices(verdict)
     mismatch = verdict.mismatch
     if mismatch is not None:
+        missing = missing_capability(runtime, script, mismatch.op, mismatch.got)
+        if missing:
+            pytest.skip(missing)
         expected = " or ".join(str(e) for e in mismatch.expected)
         got = str(mismatch.got)
         outcomes = [o.to_json() for o in result.outcomes]
@@ -178,15 +278,113 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
             for i, (op, o) in enumerate(zip(script.ops, result.outcomes, strict=False))
             if i <= mismatch.index
         )
-        raise ConformanceFailure(
+        fail(runtime, ConformanceFailure(
             f"{runtime.id} differs from the model in {test}\n"
             f"  {mismatch.describe()}\n"
             f"script and {runtime.id}'s outcomes up to the difference:\n{trail}\n"
             f"{_saved(path)}replay: {replay}",
             kind="fail", runtime=runtime.id, script=script, result=result,
             counterexample=path, replay=replay, expected=expected, got=got, saved=saved,
-        )
+            operation=mismatch.index, wanted=mismatch.expected,
+        ))
     return result.outcomes
+
+
+_ENDING = ContextVar("wasm_conformance_ending_examples", default=False)
+"""True inside a test wrapped by :func:`ending_examples`: a pinned divergence ends the example
+by :class:`KnownDivergence`, which the wrapper takes as an example run."""
+
+
+def fail(runtime: WasmRuntime, failure: ConformanceFailure) -> NoReturn:
+    """Raise ``failure``, unless it is a known divergence of ``runtime``, exactly as pinned.
+
+    A pinned one is recorded on the runtime and ends the example without failing, so that
+    Hypothesis goes on with the property's other examples, where any other wrong outcome still
+    fails: :class:`KnownDivergence` inside a test wrapped by :func:`ending_examples` (the
+    plugin wraps each ``@given`` test so) and outside Hypothesis, ``hypothesis.reject()``
+    elsewhere in a Hypothesis test (a stateful one), so the example counts as filtered out.
+    """
+    __tracebackhide__ = True
+    entry = runtime.pinned(failure)
+    if entry is None:
+        raise failure
+    if not _ENDING.get():
+        from hypothesis import reject
+        from hypothesis.control import current_build_context, currently_in_test_context
+
+        # (an example already over, its data frozen, as when a state machine's teardown runs
+        # after an overrun, cannot be rejected: Hypothesis takes any other exception there as
+        # the end it already had)
+        if currently_in_test_context() and not current_build_context().data.frozen:
+            runtime.rejected += 1
+            if runtime.budget and runtime.rejected >= runtime.budget:
+                runtime.examples_done = True
+                raise ExamplesDone(f"{runtime.rejected} examples showed a known divergence of {runtime.id}")
+            reject()
+    raise KnownDivergence(entry, failure)
+
+
+class ExamplesDone(unittest.SkipTest):
+    """Ends a Hypothesis run (as a skip, which Hypothesis passes on at once) in which as many
+    examples as the profile asks for were rejected as pinned known divergences: a rejected
+    example does not count towards ``max_examples``, so a property that diverges in most of them
+    would otherwise run many times more examples than the profile says."""
+
+
+def ending_examples(test: Callable[..., Any],
+                    runtime: Callable[[], WasmRuntime | None]) -> Callable[..., Any]:
+    """``test`` (a Hypothesis test's inner function) with each example that shows a pinned known
+    divergence of ``runtime()`` ended as a run example, not a failure.
+
+    That is :class:`KnownDivergence` from :func:`check_script`, and a failure the property raises
+    itself (its own :class:`ConformanceFailure` or ``assert``) that a pin matches; anything else
+    propagates, and Hypothesis fails, shrinks and reports it as usual.
+    """
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        token = _ENDING.set(True)
+        try:
+            return test(*args, **kwargs)
+        except KnownDivergence:
+            return None
+        except AssertionError as exc:
+            rt = runtime()
+            if rt is None or rt.pinned(exc) is None:
+                raise
+            return None
+        finally:
+            _ENDING.reset(token)
+
+    wrapped.__name__ = getattr(test, "__name__", "test")
+    wrapped.__qualname__ = getattr(test, "__qualname__", wrapped.__name__)
+    wrapped.__module__ = getattr(test, "__module__", __name__)
+    return wrapped
+
+
+def missing_capability(runtime: WasmRuntime, script: Script, op: Any, got: Outcome) -> str:
+    """Why ``got`` is a capability the runtime's probe found refused, not a wrong answer ("" if not).
+
+    Only a refusal the probe saw too counts: a host API that cannot pass an i64 across the call
+    boundary (``bad-call`` on a call that takes or gives one) where the ``i64_boundary`` probe was
+    refused the same way. Anything else the runtime answers stays a failure.
+    """
+    features = runtime.features
+    if features is None or not isinstance(op, Call) or got.kind != "error" or got.reason != "bad-call":
+        return ""
+    if not features.absent("i64_boundary") or not _passes_i64(script, op):
+        return ""
+    return (f"{runtime.id} cannot pass an i64 across the call boundary "
+            f"({features.why_not('i64_boundary')}); this script calls {op.func} with one")
+
+
+def _passes_i64(script: Script, op: Call) -> bool:
+    if any(a.type == "i64" for a in op.args):
+        return True
+    model = GUEST_MODELS[script.guest] if script.guest in GUEST_MODELS else None
+    if model is None:
+        return True  # a module the model does not know: its result types are not known here
+    export = model.exports.get(op.func)
+    return export is None or "i64" in export.results
 
 
 def _saved(path: Path | None) -> str:
@@ -201,5 +399,6 @@ def _replay(runtime: WasmRuntime, path: Path | None) -> str:
     return f"{runtime.replay_prefix} {target} --runtime {runtime.id}{extra}"
 
 
-__all__ = ["ConformanceFailure", "RuntimeUnavailable", "WasmRuntime", "check_script", "counterexample",
-           "run_and_check", "save_counterexample"]
+__all__ = ["ConformanceFailure", "ExamplesDone", "KnownDivergence", "Observation", "RuntimeUnavailable",
+           "WasmRuntime", "check_script", "counterexample", "ending_examples", "fail", "run_and_check",
+           "save_counterexample"]

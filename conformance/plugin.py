@@ -396,6 +396,8 @@ def _pin_known_divergences(item: pytest.Item, state: _State) -> Callable[[], Non
     if runtime is None:
         return lambda: None
     runtime.observed.clear()
+    runtime.rejected = runtime.budget = 0
+    runtime.examples_done = False
     entries = divergences.applicable(state.known, runtime.id, property_id(item), _family(state, runtime.id))
     if not entries:
         return lambda: None
@@ -409,9 +411,11 @@ def _pin_known_divergences(item: pytest.Item, state: _State) -> Callable[[], Non
     settings.register_profile(lenient, settings(settings.get_profile(profile), suppress_health_check=[
         *settings.get_profile(profile).suppress_health_check, HealthCheck.filter_too_much]))
     settings.load_profile(lenient)
+    runtime.budget = settings.get_profile(lenient).max_examples
 
     def restore() -> None:
         runtime.known = lambda: ()
+        runtime.budget = 0
         if inner is not None:
             hypothesis_api.inner_test = inner  # type: ignore[union-attr]
         settings.load_profile(profile)
@@ -469,13 +473,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     observed = wasm.take_observed() if wasm is not None else {}
     entries = divergences.applicable(state.known, runtime, prop, _family(state, runtime))
     exc = call.excinfo.value if call.excinfo else None
+    # ExamplesDone ended a stateful run: pytest sees a skip, but the examples ran, some diverged
+    done = wasm is not None and wasm.examples_done and report.skipped
     failed = report.failed and not _ends_in_known_divergence(exc, item, wasm, observed)
-    if entries and not report.skipped:
+    if entries and (done or not report.skipped):
         state.listed.setdefault((runtime, prop), entries)
         state.observed.update((runtime, prop, entry) for entry in observed)
         if failed:
             state.failed.add((runtime, prop))
-    if report.skipped:
+    if report.skipped and not done:
         state.report.add(Result(prop, runtime, "skip", seconds, reason=_skip_reason(report)))
     elif failed:  # a failure no pin matches: it fails, whatever else the property showed
         result = _failure_result(prop, runtime, seconds, exc, report)
@@ -648,8 +654,13 @@ def _unseen_divergences(state: _State) -> list[str]:
         if any((runtime_id, prop, entry) in state.observed or (runtime_id, prop) in state.failed
                for prop in props):
             continue
-        out.append(f"{runtime_id} passes {', '.join(props)}, listed as a known divergence "
-                   f"({entry.source}: {entry.test}, {entry.pin.describe()}): remove the entry")
+        where = f"({entry.source}: {entry.test}, {entry.pin.describe()})"
+        if any(seen_rt == runtime_id and prop in props for seen_rt, prop, _ in state.observed):
+            out.append(f"{runtime_id}: no example of {', '.join(props)} showed the known divergence "
+                       f"{where} this run, only others: remove the entry if it never shows")
+        else:
+            out.append(f"{runtime_id} passes {', '.join(props)}, listed as a known divergence {where}: "
+                       "remove the entry")
     return out
 
 

@@ -57,15 +57,19 @@ def test_allowed_alternatives_are_recorded_as_choices() -> None:
     assert not lying.ok
 
 
-def test_poisoned_after_a_trap_is_allowed_but_then_sticks() -> None:
+def test_a_poisoned_instance_after_a_trap_is_a_mismatch() -> None:
+    """The store stays valid after a trap: a call the driver answers ``poisoned`` is wrong."""
     trap = Call("load_u8", (i32(PAGE_SIZE),))
     fine = Call("load_u8", (i32(0),))
     script = Script.of("bytes", [trap, fine, fine])
     poisoned = Outcome.error("poisoned")
-    assert check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), poisoned, poisoned]).ok
+    verdict = check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), poisoned, poisoned])
+    assert verdict.mismatch is not None and verdict.mismatch.index == 2
+    assert verdict.mismatch.got == poisoned and verdict.mismatch.expected == (Outcome.ok((i32(0),)),)
     working = Outcome.ok((i32(0),))
-    assert check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), working, working]).ok
-    assert not check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), poisoned, working]).ok
+    kept = check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), working, working])
+    assert kept.ok and kept.choices == ["instance keeps working after a trap"]
+    assert not check(script, [Outcome.ok(), Outcome.trap("out-of-bounds"), working, poisoned]).ok
     assert not check(script, [Outcome.ok(), working, poisoned, poisoned]).ok
 
 
