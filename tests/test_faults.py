@@ -70,7 +70,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_endianness.py::test_floats_across_the_call_boundary",
     },
     "segment-link-error": {
-        "test_instantiation.py::test_active_data_segment_fits_or_traps",
+        "test_instantiation.py::test_active_data_segments_at_instantiation",
         "test_instantiation.py::test_tables_and_call_indirect",
     },
     "table-trap-other": {"test_instantiation.py::test_tables_and_call_indirect"},

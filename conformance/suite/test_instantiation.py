@@ -61,8 +61,8 @@ def data_module(pages: int, offset: int, data: bytes) -> str:
 @example(segment=(1, PAGE_SIZE, b""))  # 0 bytes at the end: fits
 @example(segment=(1, PAGE_SIZE + 1, b""))  # 0 bytes one past the end: traps
 @example(segment=(0, 0, b""))
-def test_active_data_segment_fits_or_traps(wasm_runtime: WasmRuntime,
-                                           segment: tuple[int, int, bytes]) -> None:
+def test_active_data_segments_at_instantiation(wasm_runtime: WasmRuntime,
+                                               segment: tuple[int, int, bytes]) -> None:
     """An active data segment that fits is in memory after instantiation; one that does not
     (its end past the memory's, even with 0 bytes) makes instantiation trap out-of-bounds."""
     pages, offset, data = segment
