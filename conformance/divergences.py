@@ -13,8 +13,10 @@ One TOML file per runtime (``divergences/<runtime>.toml``), or per family of run
     got = "ok .*"
     length = "short"               # fewer bytes than asked (a zero-padded read is another bug)
 
-``test`` is a prefix of the property id ``<module file>::<test name>``. The other fields
-are the pin, matched against the failure an example gives:
+``test`` is a prefix of the property id ``<module file>::<test name>`` (``"test_"`` covers
+every property: for a wrong outcome that any property may come across, pinned narrowly). A
+property may have several entries, one per wrong outcome. The other fields are the pin,
+matched against the failure an example gives:
 
 ``kind``
     ``"mismatch"`` (the default): an operation's outcome differs from what the model, the
@@ -49,10 +51,13 @@ is an error, reported in one line.
 
 What the suite does with them (``conformance/checks.py``, ``conformance/plugin.py``): an
 example whose failure matches a pin of its property is recorded as that divergence and ends
-there *without failing*, so the property's other examples still run; any failure that no pin
-matches fails the run, entry or not. A property that showed a pinned divergence and no
-other failure is ``known-divergence`` in the report, with the reason and the outcome seen;
-an entry never seen gives a warning (remove it), as does one that matches no collected test.
+there *without failing* (counted as run in a ``@given`` test; rejected in a stateful one, at
+most as many times as the profile has examples), so the property's other examples still run;
+any failure that no pin matches fails the run, entry or not, and is shrunk as usual. A
+property that showed a pinned divergence and no other failure is ``known-divergence`` in the
+report, with the reason, the pin, how many examples showed it and the first that did
+(expected, got, script); an entry whose pin no example showed gives a warning (remove it), as
+does one that matches no collected test.
 """
 
 from __future__ import annotations

@@ -52,6 +52,11 @@ fault is right. FAULT is one of:
                   as a link error, as the wasm3 and pywasm drivers once did
 - table-trap-other: the traps of call_indirect (past the table, null entry, another type) are
                   reported as trap other
+- short-read:     host reads past the end return the bytes up to the end, fewer than asked (as
+                  wasmtime's Memory.read does), stated rather than inherited
+- padded-read:    host reads past the end return the full length, zero-padded past the end
+- poison-after-trap: after a trap, every call on that instance answers "poisoned" (as pywasm's
+                  driver does), while memory operations go on
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -80,7 +85,7 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
           *ADDRESS_FAULTS, *VERDICT_FAULTS,
-          "segment-link-error", "table-trap-other",
+          "segment-link-error", "table-trap-other", "short-read", "padded-read", "poison-after-trap",
           "segfault", "hang")
 
 
@@ -191,8 +196,14 @@ class FaultyDriver(WasmtimeDriver):
         self._bounds(addr, length)
         if self.fault == "stale":
             return bytes(self.shadow[addr:addr + length])
+        if self.fault in ("short-read", "padded-read") and addr + length > self.size():
+            inside = super().read(addr, max(0, self.size() - addr)) if addr < self.size() else b""
+            return inside if self.fault == "short-read" else inside + bytes(length - len(inside))
         data = super().read(addr, length)
         return data[::-1] if self.fault == "big-endian" and length in (2, 4, 8) else data
+
+    def usable_after_trap(self) -> bool:
+        return self.fault != "poison-after-trap" and super().usable_after_trap()
 
     def view_read(self, name: str, addr: int, length: int) -> bytes:
         data = super().view_read(name, addr, length)

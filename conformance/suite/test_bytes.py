@@ -154,7 +154,7 @@ def test_view_shares_memory_with_the_guest(wasm_runtime: WasmRuntime, placed: tu
 @given(span=out_of_bounds_spans(MEMORY, max_len=16), placed=data_and_address(max_size=64))
 def test_instance_after_a_trap(wasm_runtime: WasmRuntime, span: tuple[int, int],
                                placed: tuple[bytes, int]) -> None:
-    """After a trap the instance keeps working, or the driver says it cannot be called."""
+    """After a trap the instance keeps working (a driver that says it cannot be called diverges)."""
     ptr, n = span
     data, addr = placed
     check_script(wasm_runtime, Script.of("bytes", [
