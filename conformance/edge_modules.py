@@ -46,6 +46,8 @@ from typing import Literal
 
 from hypothesis import strategies as st
 
+from conformance.model import numeric
+from conformance.model.numeric import result_type as _result_type
 from conformance.script import ValueType
 
 SCRATCH = 1024
@@ -345,11 +347,12 @@ def access_line(op: MemOp, offset: int, align: int) -> str:
     return f"{op.name} offset={offset} align={align}"
 
 
-def _func(name: str, params: list[str], result: str | None, body: list[str]) -> str:
+def _func(name: str, params: list[str], result: str | None, body: list[str],
+          locals_: list[str] | None = None) -> str:
     head = f'  (func (export "{name}")' + "".join(f" (param {p})" for p in params)
     if result:
         head += f" (result {result})"
-    head += "\n    (local $cf32 f32) (local $cf64 f64)"
+    head += "\n    " + " ".join(["(local $cf32 f32) (local $cf64 f64)", *(locals_ or [])])
     return head + "".join(f"\n    {line}" for line in body) + ")"
 
 
@@ -393,3 +396,410 @@ def store_module(op: MemOp, form: AddressForm, offset: int, align: int, pages: i
     bits = [f"{INT_OF[op.type]}.reinterpret_{op.type}"] if op.type[0] == "f" else []
     pure = _func("pure", [f"$x {INT_OF[start]}"], INT_OF[op.type], [*x, *consume, *bits])
     return "\n".join(["(module", _memory(pages), put, pure]) + ")\n"
+
+
+# --- the shapes instruction selection folds or fuses -------------------------------------
+#
+# A module of this family has many exports, each one *access* (a load, a store, or a load whose
+# value is stored back at its own address) whose address is computed in one of the ways a
+# backend turns into an addressing mode, and whose loaded value feeds its consumer in one of the
+# operand positions a backend fuses a load into. Each access is on a line of its own as above;
+# ``tests/isel_faults.py`` rewrites the text around them to emulate backends that fold or fuse
+# wrongly. The model of every export is ``Access.run``.
+
+ShapeKind = Literal["param", "base+index", "index+base", "index", "const+index", "base+const", "const+base",
+                    "base-negconst", "const", "const+const", "base+loaded"]
+SHAPE_KINDS: tuple[ShapeKind, ...] = ("param", "base+index", "index+base", "index", "const+index",
+                                      "base+const", "const+base", "base-negconst", "const", "const+const",
+                                      "base+loaded")
+FREE_KINDS: tuple[ShapeKind, ...] = ("param", "base+index", "index+base", "base+const", "const+base",
+                                     "base-negconst", "base+loaded")
+"""the shapes whose parameters reach every 32-bit address (one export serves every distance)"""
+INDEX_TABLE = 2048
+"""where ``base+loaded`` finds its index: the i32 at the address its second parameter gives"""
+SCRATCH_STORE = 1024
+"""where a consumed load's result is stored (``i32.const 0``, ``offset=1024``) when it is not returned"""
+
+
+@dataclass(frozen=True, slots=True)
+class AddrShape:
+    """How an export computes the 32-bit address (wrapping) before the access's static offset.
+
+    ``base`` and ``index`` are i32 parameters; the index is scaled by ``2**shift``, as an
+    ``i32.shl`` or an ``i32.mul``; ``const`` is a constant base, an added constant (``base-negconst``
+    adds it as ``i32.sub`` of its negation), the whole address, or the first of two constants whose
+    ``i32.add`` is the address (the second is ``const2``). ``base+loaded`` loads its index from
+    memory (the i32 at its second parameter)."""
+
+    kind: ShapeKind
+    shift: int = 0
+    via: Literal["shl", "mul"] = "shl"
+    const: int = 0
+    const2: int = 0
+
+    @property
+    def params(self) -> int:
+        if self.kind in ("const", "const+const"):
+            return 0
+        return 2 if self.kind in ("base+index", "index+base", "base+loaded") else 1
+
+    @property
+    def scaled(self) -> bool:
+        return self.kind in ("base+index", "index+base", "index", "const+index", "base+loaded")
+
+    def scale(self, index: int) -> int:
+        return (index << self.shift) & MASK32
+
+    def address(self, args: tuple[int, ...], mem: bytes | bytearray) -> int:
+        """The 32-bit address the export computes from its address arguments (and memory)."""
+        k, c = self.kind, self.const
+        if k == "param":
+            return args[0] & MASK32
+        if k in ("base+index", "index+base"):
+            return (args[0] + self.scale(args[1])) & MASK32
+        if k == "base+loaded":
+            cell = args[1]
+            return (args[0] + self.scale(int.from_bytes(mem[cell:cell + 4], "little"))) & MASK32
+        if k == "index":
+            return self.scale(args[0])
+        if k == "const+index":
+            return (c + self.scale(args[0])) & MASK32
+        if k in ("base+const", "const+base", "base-negconst"):
+            return (args[0] + c) & MASK32
+        if k == "const":
+            return c & MASK32
+        return (c + self.const2) & MASK32
+
+    def reaches(self, address: int) -> bool:
+        """Whether some arguments give ``address`` (the constant shapes reach their one address)."""
+        if self.kind == "index":
+            return address % (1 << self.shift) == 0
+        if self.kind == "const+index":
+            return (address - self.const) % (1 << self.shift) == 0
+        if self.kind in ("const", "const+const"):
+            return self.address((), b"") == address & MASK32
+        return True
+
+    def args_for(self, address: int, index: int, cell: int = INDEX_TABLE) -> tuple[int, ...]:
+        """Arguments giving ``address``: ``index`` is the index (for ``index`` and ``const+index``,
+        the high bits the scaling shifts out), ``cell`` where ``base+loaded``'s index is stored."""
+        address &= MASK32
+        k, c = self.kind, self.const
+        if k == "param":
+            return (address,)
+        if k in ("base+index", "index+base", "base+loaded"):
+            base = (address - self.scale(index)) & MASK32
+            return (base, index & MASK32) if k != "base+loaded" else (base, cell)
+        if k in ("index", "const+index"):
+            rest = (address - (c if k == "const+index" else 0)) & MASK32
+            high = (index << (32 - self.shift)) & MASK32 if self.shift else 0
+            return (((rest >> self.shift) | high) & MASK32,)
+        if k in ("base+const", "const+base", "base-negconst"):
+            return ((address - c) & MASK32,)
+        return ()
+
+    def wat(self) -> list[str]:
+        k, c = self.kind, self.const
+        scale = [f"i32.const {self.shift}", "i32.shl"] if self.via == "shl" else \
+            [f"i32.const {1 << self.shift}", "i32.mul"]
+        if k == "param":
+            return ["local.get 0"]
+        if k == "base+index":
+            return ["local.get 0", "local.get 1", *scale, "i32.add"]
+        if k == "index+base":
+            return ["local.get 1", *scale, "local.get 0", "i32.add"]
+        if k == "base+loaded":
+            return ["local.get 0", "local.get 1", access_line(MEM_OPS["i32.load"], 0, 4), *scale, "i32.add"]
+        if k == "index":
+            return ["local.get 0", *scale]
+        if k == "const+index":
+            return [f"i32.const {c}", "local.get 0", *scale, "i32.add"]
+        if k == "base+const":
+            return ["local.get 0", f"i32.const {c}", "i32.add"]
+        if k == "const+base":
+            return [f"i32.const {c}", "local.get 0", "i32.add"]
+        if k == "base-negconst":
+            return ["local.get 0", f"i32.const {-c & MASK32}", "i32.sub"]
+        if k == "const":
+            return [f"i32.const {c}"]
+        return [f"i32.const {c}", f"i32.const {self.const2}", "i32.add"]
+
+    def __str__(self) -> str:
+        s = f" << {self.shift}" if self.via == "shl" else f" * {1 << self.shift}"
+        c = self.const
+        return {"param": "addr", "base+index": f"base + (index{s})", "index+base": f"(index{s}) + base",
+                "index": f"index{s}", "const+index": f"{c} + (index{s})", "base+const": f"base + {c}",
+                "const+base": f"{c} + base", "base-negconst": f"base - {-c & MASK32} (i32)", "const": f"{c}",
+                "const+const": f"{c} + {self.const2}",
+                "base+loaded": f"base + (i32.load(cell){s})"}[self.kind]
+
+
+Role = Literal["load", "store", "rmw"]
+UseKind = Literal["binary", "unary", "select", "if", "br_if"]
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """What consumes a loaded value: ``op`` with the load as operand ``position`` (0 left, 1 right;
+    2: ``select``'s condition), the other operand the constant ``other`` or the parameter ``$y``
+    (``other`` None); ``select``'s condition the constant ``cond`` or the parameter ``$c``. ``if``
+    and ``br_if`` branch on ``op`` (a comparison, or ``eqz``) to give 111 or 222."""
+
+    kind: UseKind
+    op: str = ""
+    position: int = 0
+    other: int | None = None
+    cond: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreValue:
+    """A store's value: the parameter ``$x`` of type ``type``, the constant ``const`` (an immediate
+    store), ``$x`` then ``op`` with the constant (``computed``), or ``$x`` converted by ``op``."""
+
+    kind: Literal["param", "const", "computed", "converted"]
+    type: ValueType
+    op: str = ""
+    const: int = 0
+
+
+def _push(t: ValueType, const: int | None, param: str) -> list[str]:
+    """A constant operand, or a parameter holding the bits (reinterpreted where ``t`` is a float)."""
+    if const is not None:
+        return [const_wat(t, const)]
+    return [f"local.get {param}"] + ([f"{t}.reinterpret_{INT_OF[t]}"] if t[0] == "f" else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One export: a ``load`` (raw, or its value consumed by ``use``, returned or ``stored`` at
+    SCRATCH_STORE), a ``store`` of ``value``, or an ``rmw``: ``store_op`` at the address ``op`` loads
+    from, of ``use`` applied to the loaded value (no ``use``: the value itself), the address
+    computed twice or kept in a local (``tee``)."""
+
+    name: str
+    role: Role
+    op: MemOp
+    shape: AddrShape
+    offset: int
+    align: int
+    use: Use | None = None
+    stored: bool = False
+    value: StoreValue | None = None
+    store_op: MemOp | None = None
+    store_align: int = 1
+    tee: bool = False
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.op.width,) if self.store_op is None else (self.op.width, self.store_op.width)
+
+    @property
+    def result(self) -> ValueType | None:
+        """What the export returns (None: nothing)."""
+        if self.role != "load" or self.stored:
+            return None
+        return INT_OF[self.consumed_type]
+
+    @property
+    def consumed_type(self) -> ValueType:
+        """The type of the use's result (of the load where nothing consumes it)."""
+        use = self.use
+        if use is None:
+            return self.op.type
+        if use.kind in ("if", "br_if"):
+            return "i32"
+        if use.kind == "select":
+            return "i32" if use.position == 2 else self.op.type
+        return _result_type(use.op)
+
+    @property
+    def extra_params(self) -> list[tuple[str, ValueType]]:
+        """The parameters after the address's, by name."""
+        out: list[tuple[str, ValueType]] = []
+        use = self.use
+        if self.role == "store":
+            assert self.value is not None
+            if self.value.kind != "const":
+                out.append(("$x", INT_OF[self.value.type]))
+            return out
+        if use is None or use.kind == "unary" or (use.kind in ("if", "br_if") and use.op.endswith("eqz")):
+            return out
+        if use.kind == "select" and use.position == 2:
+            return [("$y", "i32")]
+        if use.other is None:
+            out.append(("$y", INT_OF[self.op.type]))
+        if use.kind == "select" and use.cond is None:
+            out.append(("$c", "i32"))
+        return out
+
+    def _consume(self, load: list[str]) -> list[str]:
+        use, t = self.use, self.op.type
+        if use is None:
+            return load
+        other = _push(t, use.other, "$y")
+        if use.kind == "unary":
+            return [*load, use.op]
+        if use.kind == "select":
+            if use.position == 2:
+                return ["local.get $y", f"i32.const {use.other or 0}", *load, "select"]
+            cond = [f"i32.const {use.cond}"] if use.cond is not None else ["local.get $c"]
+            values = [*load, *other] if use.position == 0 else [*other, *load]
+            return [*values, *cond, "select"]
+        if use.op.endswith("eqz"):
+            compare = [*load, use.op]
+        else:
+            compare = [*load, *other, use.op] if use.position == 0 else [*other, *load, use.op]
+        if use.kind == "binary":
+            return compare
+        if use.kind == "if":
+            return [*compare, "if (result i32)", "  i32.const 111", "else", "  i32.const 222", "end"]
+        return ["block (result i32)", "  i32.const 111", *compare, "  br_if 0", "  drop", "  i32.const 222",
+                "end"]
+
+    def wat(self) -> str:
+        addr = self.shape.wat()
+        params = ["i32"] * self.shape.params + [f"{n} {t}" for n, t in self.extra_params]
+        access = access_line(self.op, self.offset, self.align)
+        locals_ = ["(local $p i32)"] if self.tee else []
+        if self.role == "store":
+            value = self.value
+            assert value is not None
+            if value.kind == "const":
+                x = [const_wat(self.op.type, value.const)]
+            else:
+                x = _push(value.type, None, "$x")
+                if value.kind == "computed":
+                    x += [const_wat(value.type, value.const), value.op]
+                elif value.kind == "converted":
+                    x.append(value.op)
+                if self.op.type[0] == "f":
+                    x += canonicalise(self.op.type)
+            return _func(self.name, params, None, [*addr, *x, access], locals_)
+        if self.role == "rmw":
+            assert self.store_op is not None
+            load = ["local.get $p", access] if self.tee else [*addr, access]
+            body = [*addr, *(["local.tee $p"] if self.tee else []), *self._consume(load)]
+            return _func(self.name, params, None,
+                         [*body, access_line(self.store_op, self.offset, self.store_align)], locals_)
+        out = self.consumed_type
+        body = self._consume([*addr, access])
+        if out[0] == "f":
+            body += canonicalise(out)
+        if self.stored:
+            store = access_line(MemOp(f"{out}.store", BITS[out] // 8, out), SCRATCH_STORE, 1)
+            return _func(self.name, params, None, ["i32.const 0", *body, store], locals_)
+        if out[0] == "f":
+            body.append(f"{INT_OF[out]}.reinterpret_{out}")
+        return _func(self.name, params, INT_OF[out], body, locals_)
+
+    # --- the model --------------------------------------------------------------------
+
+    def ea(self, args: tuple[int, ...], mem: bytes | bytearray) -> int:
+        """The effective address: the 32-bit address plus the offset, not wrapped."""
+        return self.shape.address(args[:self.shape.params], mem) + self.offset
+
+    def extras(self, args: tuple[int, ...]) -> dict[str, int]:
+        return {name: args[self.shape.params + k] for k, (name, _) in enumerate(self.extra_params)}
+
+    def consume(self, v: int, extras: dict[str, int]) -> int:
+        """The use applied to the loaded bits ``v`` (a float result canonicalised, as the module does)."""
+        use = self.use
+        if use is None:
+            r = v
+        else:
+            other = use.other if use.other is not None else extras.get("$y", 0)
+            if use.kind == "unary":
+                r = numeric.unary(use.op, v)
+            elif use.kind == "select" and use.position == 2:
+                r = extras["$y"] if v else (use.other or 0)
+            elif use.kind == "select":
+                cond = use.cond if use.cond is not None else extras["$c"]
+                first, second = (v, other) if use.position == 0 else (other, v)
+                r = first if cond else second
+            else:
+                if use.op.endswith("eqz"):
+                    r = numeric.unary(use.op, v)
+                else:
+                    r = numeric.binary(use.op, *((v, other) if use.position == 0 else (other, v)))
+                if use.kind in ("if", "br_if"):
+                    r = 111 if r else 222
+        out = self.consumed_type
+        return numeric.canonical(out, r) if out[0] == "f" else r
+
+    def stored_bits(self, extras: dict[str, int]) -> int:
+        """A store's value, as bits of the store's type."""
+        value = self.value
+        assert value is not None
+        if value.kind == "const":
+            bits = value.const
+        elif value.kind == "param":
+            bits = extras["$x"]
+        elif value.kind == "computed":
+            bits = numeric.binary(value.op, extras["$x"], value.const)
+        else:
+            bits = numeric.unary(value.op, extras["$x"])
+        return numeric.canonical(self.op.type, bits) if self.op.type[0] == "f" else bits
+
+    def run(self, args: tuple[int, ...], mem: bytearray, size: int) -> tuple[str, int | None]:
+        """The model of one call: ``("trap", None)`` (out of bounds: memory unchanged) or ``("ok",
+        result bits or None)``, ``mem`` changed as the access changes it."""
+        extras, ea = self.extras(args), self.ea(args, mem)
+        if self.role == "store":
+            w = self.op.width
+            if ea + w > size:
+                return "trap", None
+            mem[ea:ea + w] = (self.stored_bits(extras) & ((1 << (8 * w)) - 1)).to_bytes(w, "little")
+            return "ok", None
+        w = self.op.width
+        if ea + w > size:
+            return "trap", None
+        result = self.consume(self.op.extend(int.from_bytes(mem[ea:ea + w], "little")), extras)
+        if self.role == "rmw":
+            assert self.store_op is not None
+            ws = self.store_op.width
+            if ea + ws > size:
+                return "trap", None
+            mem[ea:ea + ws] = (result & ((1 << (8 * ws)) - 1)).to_bytes(ws, "little")
+            return "ok", None
+        if self.stored:
+            n = BITS[self.consumed_type] // 8
+            mem[SCRATCH_STORE:SCRATCH_STORE + n] = result.to_bytes(n, "little")
+            return "ok", None
+        return "ok", result
+
+    def describe(self) -> str:
+        what = f"{self.op.name} offset={self.offset} align={self.align} at {self.shape}"
+        if self.role == "store":
+            assert self.value is not None
+            v = self.value
+            source = {"param": f"$x ({v.type})", "const": f"the constant {v.const}",
+                      "computed": f"$x {v.op} {v.const}", "converted": f"{v.op} $x"}[v.kind]
+            return f"{what}, storing {source}"
+        if self.role == "rmw":
+            assert self.store_op is not None
+            return (f"{self.store_op.name} of {self._use_text()} at its own address ({what}"
+                    f"{', address in a local' if self.tee else ', address computed twice'})")
+        return f"{what}" + (f", consumed: {self._use_text()}" if self.use else "") + (
+            f", result stored at {SCRATCH_STORE}" if self.stored else "")
+
+    def _use_text(self) -> str:
+        use = self.use
+        if use is None:
+            return "the loaded value"
+        other = "$y" if use.other is None else str(use.other)
+        if use.kind == "unary" or use.op.endswith("eqz"):
+            text = f"{use.op}(load)"
+        elif use.kind == "select":
+            cond = "$c" if use.cond is None else str(use.cond)
+            text = (f"select($y, {use.other or 0}, load)" if use.position == 2 else
+                    f"select(load, {other}, {cond})" if use.position == 0 else
+                    f"select({other}, load, {cond})")
+        else:
+            text = f"{use.op}(load, {other})" if use.position == 0 else f"{use.op}({other}, load)"
+        return text if use.kind in ("unary", "binary", "select") else f"{use.kind} {text}"
+
+
+def isel_module(pages: int, accesses: list[Access] | tuple[Access, ...]) -> str:
+    """A module of the instruction-selection family: one memory of ``pages`` pages, one export an access."""
+    return "\n".join(["(module", _memory(pages), *(a.wat() for a in accesses)]) + ")\n"
