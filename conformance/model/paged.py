@@ -1,10 +1,8 @@
 """Memories of several pages, and of 65536, with one export per load or store and static offset.
 
-A guest of this family is named by its memory type and what the suite knows of
-the runtime, ``paged-3-none`` (3 pages, no maximum), ``paged-65535-65536-natural``
-(alignment hints at the natural alignment, not 1) or ``paged-1-none-reach65536``
-(this runtime's capacity probe grew a memory to 65536 pages: a memory.grow to at
-most that many pages may not be refused). Its exports:
+A guest of this family is named by its memory type, ``paged-3-none`` (3 pages, no
+maximum) or ``paged-65535-65536-natural`` (alignment hints at the natural
+alignment, not 1). Its exports:
 
 - ``size() -> pages`` and ``grow(delta) -> old pages or -1`` (memory.size, memory.grow)
 - ``OP@OFFSET`` for any load or store instruction and static offset, such as
@@ -34,6 +32,7 @@ from conformance.model.guests import (
     GuestModel,
     _size,
     export,
+    grow_answering,
     register_family,
 )
 from conformance.model.limits import why_invalid
@@ -41,7 +40,7 @@ from conformance.model.memory import Instance
 from conformance.script import ValueType
 
 U32 = 0xFFFF_FFFF
-_NAME = re.compile(r"paged-(\d+)-(\d+|none)(-natural)?(?:-reach(\d+))?")
+_NAME = re.compile(r"paged-(\d+)-(\d+|none)(-natural)?")
 _EXPORT = re.compile(r"((?:i32|i64|f32|f64)\.(?:load|store)(?:8|16|32)?(?:_[su])?)@(\d+)")
 _BITS = {"i32": 32, "i64": 64, "f32": 32, "f64": 64}
 _INT = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64"}
@@ -96,26 +95,23 @@ class Paged:
     maximum: int | None
     natural: bool = False
     """alignment hints at the access's width (otherwise 1)"""
-    reach: int = 0
-    """the pages this runtime's probe grew a memory to: a grow to at most this many must succeed"""
 
     @property
     def name(self) -> str:
         return (f"paged-{self.minimum}-{'none' if self.maximum is None else self.maximum}"
-                + ("-natural" if self.natural else "") + (f"-reach{self.reach}" if self.reach else ""))
+                + ("-natural" if self.natural else ""))
 
 
-def paged_name(minimum: int, maximum: int | None = None, *, natural: bool = False, reach: int = 0) -> str:
-    return Paged(minimum, maximum, natural, reach).name
+def paged_name(minimum: int, maximum: int | None = None, *, natural: bool = False) -> str:
+    return Paged(minimum, maximum, natural).name
 
 
 def parse_paged(name: str) -> Paged | None:
     match = _NAME.fullmatch(name)
     if match is None:
         return None
-    minimum, maximum, natural, reach = match.groups()
-    return Paged(int(minimum), None if maximum == "none" else int(maximum), bool(natural),
-                 int(reach) if reach else 0)
+    minimum, maximum, natural = match.groups()
+    return Paged(int(minimum), None if maximum == "none" else int(maximum), bool(natural))
 
 
 def access_export(access: str, offset: int) -> str:
@@ -202,24 +198,6 @@ def _store(access: Access, offset: int) -> ExportFn:
     return store
 
 
-def _grow(reach: int) -> ExportFn:
-    def grow(inst: Instance, delta: int) -> list[Branch]:
-        """The old size in pages, or -1 past the limit; a runtime may refuse within it for lack of
-        resources, unless its probe already grew a memory to at least the size asked for."""
-        old = inst.memory.pages
-        if old + delta > inst.memory.limit:
-            return [Branch("memory.grow past the limit: -1", (U32,), inst)]
-        grown = inst.clone()
-        grown.memory.grow(delta)
-        grown.grows += 1
-        succeeded = Branch("memory.grow succeeded", (old,), grown)
-        if old + delta <= reach:
-            return [succeeded]
-        return [succeeded, Branch("memory.grow refused (-1)", (U32,), inst.clone())]
-
-    return grow
-
-
 class _Exports(dict[str, object]):
     """``size``, ``grow`` and, made from its name on first use, any ``OP@OFFSET`` export."""
 
@@ -240,7 +218,7 @@ def paged_model(name: str) -> GuestModel | None:
     paged = parse_paged(name)
     if paged is None:
         return None
-    exports = _Exports(size=export(":i", _size), grow=export("i:i", _grow(paged.reach)))
+    exports = _Exports(size=export(":i", _size), grow=export("i:i", grow_answering(U32)))
     return GuestModel(name=name, pages=paged.minimum, maximum=paged.maximum,
                       invalid=why_invalid(paged.minimum, paged.maximum, False),
                       exports=exports)  # type: ignore[arg-type]
