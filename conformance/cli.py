@@ -39,6 +39,8 @@ def replay(args: argparse.Namespace) -> int:
     if script.guest not in GUEST_MODELS:
         print(f"the model does not know this guest: each runtime is compared with {REFERENCE}")
     capacity = doc.get("capacity") if isinstance(doc.get("capacity"), int) else None
+    apis = doc.get("absent_apis")
+    absent = frozenset(str(a) for a in apis) if isinstance(apis, list) else None
     if capacity is not None:
         print(f"capacity: the run measured {doc.get('runtime', 'the runtime')} growing to {capacity} pages; "
               "a grow refused below that (or of 0 pages) is not believed")
@@ -60,8 +62,8 @@ def replay(args: argparse.Namespace) -> int:
             print(f"  {result.status}: {result.detail}")
             differs += 1
             continue
-        verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity)
-        expected = _expected(script, result.outcomes, reference, capacity)
+        verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity, absent)
+        expected = _expected(script, result.outcomes, reference, capacity, absent)
         source = "model" if script.guest in GUEST_MODELS else REFERENCE
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
             flag = "  <-- differs" if verdict.mismatch and verdict.mismatch.index == i else ""
@@ -78,12 +80,13 @@ def replay(args: argparse.Namespace) -> int:
 
 
 def _expected(script: Script, outcomes: tuple[Outcome, ...],
-              reference: list[tuple[Outcome, ...]], capacity: int | None = None) -> list[str]:
+              reference: list[tuple[Outcome, ...]], capacity: int | None = None,
+              absent: frozenset[str] | None = None) -> list[str]:
     """Per operation, what the model allows there (the outcome it matched, or all it allows), up to
     the first difference; for a guest it does not know, the reference runtime's outcome."""
     if script.guest not in GUEST_MODELS:
         return [str(o) for o in reference[0]] if reference else []
-    checker = Checker(GUEST_MODELS[script.guest], capacity)
+    checker = Checker(GUEST_MODELS[script.guest], capacity, absent)
     out: list[str] = []
     for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
         alternatives = checker.alternatives(op)
@@ -97,10 +100,10 @@ def _expected(script: Script, outcomes: tuple[Outcome, ...],
 
 
 def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tuple[Outcome, ...]],
-             timeout: float, capacity: int | None = None) -> Verdict:
+             timeout: float, capacity: int | None = None, absent: frozenset[str] | None = None) -> Verdict:
     """The model's verdict, or for a guest it does not know, the reference runtime's outcomes."""
     if script.guest in GUEST_MODELS:
-        return check(script, outcomes, capacity)
+        return check(script, outcomes, capacity, absent)
     if not reference:
         process = DriverProcess(BUILTIN[REFERENCE], script_timeout=timeout)
         try:

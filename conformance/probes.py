@@ -23,9 +23,26 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from conformance.driver_process import DriverProcess, memory_of
-from conformance.script import PAGE_SIZE, Call, Grow, Outcome, Read, Script, Size, Value, Write
+from conformance.script import (
+    PAGE_SIZE,
+    Call,
+    Grow,
+    Outcome,
+    Read,
+    Script,
+    Size,
+    Value,
+    View,
+    ViewLength,
+    ViewRead,
+    ViewWrite,
+    Write,
+)
 
-FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "i64_boundary")
+FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary")
+HOST_APIS = ("host_grow", "view")
+"""Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
+the model accept "unsupported" for it later."""
 CAPACITY_STEPS = (16, 256, 4096, 16384, 32768, 65536)
 VIRTUAL_GROWTH_MIB = 64
 """Growing to 1 GiB raised the driver's peak resident memory by less than this: growth is virtual."""
@@ -75,6 +92,12 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
     # the host API grows memory (wasm3's Python binding has no such call)
     _probe("host_grow", "bytes", [Grow(1), Size(), Call("size")],
            [Outcome.ok(1), Outcome.ok(2 * PAGE_SIZE), Outcome.ok((i32(2),))]),
+    # a zero-copy view of memory the host keeps (wasmtime's data_ptr, a JS Uint8Array, ...)
+    _probe("view", "bytes",
+           [View("v"), ViewWrite("v", 8, b"\x2a"), Read(8, 1), Write(9, b"\x07"), ViewRead("v", 8, 2),
+            ViewLength("v")],
+           [Outcome.ok(PAGE_SIZE), Outcome.ok(), Outcome.ok(b"\x2a"), Outcome.ok(), Outcome.ok(b"\x2a\x07"),
+            Outcome.ok(PAGE_SIZE)]),
     # i64 values cross the call boundary both ways (a JS API before BigInt integration cannot)
     _probe("i64_boundary", "scalars",
            [Call("store_i64", (i32(8), i64(0x8070605040302010))), Read(8, 8), Call("load_i64", (i32(8),))],
@@ -103,6 +126,10 @@ class Features:
     def absent(self, feature: str) -> bool:
         """The runtime refused the feature's module or instruction (a skip, not a failure)."""
         return self.state.get(feature) == "absent"
+
+    def absent_apis(self) -> frozenset[str]:
+        """The host APIs the probes found refused (the model accepts "unsupported" for these only)."""
+        return frozenset(api for api in HOST_APIS if self.absent(api))
 
     def why_not(self, feature: str) -> str:
         return self.detail.get(feature, "not probed")

@@ -52,11 +52,22 @@ fault is right. FAULT is one of:
                   as a link error, as the wasm3 and pywasm drivers once did
 - table-trap-other: the traps of call_indirect (past the table, null entry, another type) are
                   reported as trap other
+- unsupported-big-grow: a host grow of 2 pages or more answers "unsupported" (no host-side grow),
+                  though the probe's grow of 1 page worked
 - short-read:     host reads past the end return the bytes up to the end, fewer than asked (as
                   wasmtime's Memory.read does), stated rather than inherited
 - padded-read:    host reads past the end return the full length, zero-padded past the end
 - poison-after-trap: after a trap, every call on that instance answers "poisoned" (as pywasm's
                   driver does), while memory operations go on
+- fused-overread, narrowed-load, scaled-index-wrap, offset-folded-into-index, add-folded-into-offset,
+  rmw-lost-trap:  backend bugs of instruction selection (modules sent as text, rewritten as
+                  tests/isel_faults.py says): a narrow load merged into a wider memory operand, a
+                  wide load narrowed, a scaled index or an added constant folded into a 64-bit
+                  address without the 32-bit wrap, the offset folded into the index before scaling,
+                  a load-op-store fused with the store's width
+- straddle-wrong-page, straddle-store-lost, chunked-read, chunked-write (accesses across an
+  internal 64 KiB page boundary), cap-size-wrap, host-size-u32, cap-grow-refused, cap-grow-past,
+  cap-wrap-access (memory at 65536 pages, the 4 GiB cap): see tests/boundary_faults.py
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -70,6 +81,15 @@ import time
 from typing import Any
 
 import wasmtime
+from boundary_faults import (
+    BOUNDARY_FAULTS,
+    TEXT_FAULTS,
+    cap_grow_fault,
+    chunked_read,
+    chunked_write,
+    rewrite_boundaries,
+)
+from isel_faults import ISEL_FAULTS, rewrite_isel
 
 from conformance.cguest import uleb128
 from conformance.drivers._protocol import HostError, Trap, serve
@@ -80,11 +100,11 @@ EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "dro
 ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
 # feature, a grow refusal believed though the run measured the runtime reaching further.
-VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one")
+VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
-          *ADDRESS_FAULTS, *VERDICT_FAULTS,
+          *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS,
           "segment-link-error", "table-trap-other", "short-read", "padded-read", "poison-after-trap",
           "segfault", "hang")
 
@@ -167,13 +187,18 @@ class FaultyDriver(WasmtimeDriver):
             wasm = rewrite_memory_limits(wasm, self.fault)
         if self.fault in ADDRESS_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
+        if self.fault in ISEL_FAULTS and self.text:
+            wasm = bytes(wasmtime.wat2wasm(rewrite_isel(self.text, self.fault)))
+        if self.fault in TEXT_FAULTS and self.text:
+            wasm = bytes(wasmtime.wat2wasm(rewrite_boundaries(self.text, self.fault)))
         try:
             super().instantiate(wasm, key)
         except Trap as trap:
             if self.fault == "segment-link-error":
                 raise HostError("link-error", f"faulty: {trap.message}") from None
             raise
-        self.shadow = bytearray(super().read(0, super().size()))
+        if self.fault == "stale":  # (a copy of all memory: 4 GiB for a memory at the cap)
+            self.shadow = bytearray(super().read(0, super().size()))
 
     def _bounds(self, addr: int, length: int) -> None:
         if self.fault == "off-by-one-end" and addr + length >= self.size():
@@ -189,6 +214,9 @@ class FaultyDriver(WasmtimeDriver):
             data = data[:max(0, self.size() - addr)]
             if not data:
                 return
+        if self.fault == "chunked-write":
+            chunked_write(super().write, super().read, addr, data)
+            return
         super().write(addr, data)
         self.shadow[addr:addr + len(data)] = data
 
@@ -199,6 +227,8 @@ class FaultyDriver(WasmtimeDriver):
         if self.fault in ("short-read", "padded-read") and addr + length > self.size():
             inside = super().read(addr, max(0, self.size() - addr)) if addr < self.size() else b""
             return inside if self.fault == "short-read" else inside + bytes(length - len(inside))
+        if self.fault == "chunked-read":
+            return chunked_read(super().read, addr, length)
         data = super().read(addr, length)
         return data[::-1] if self.fault == "big-endian" and length in (2, 4, 8) else data
 
@@ -206,6 +236,8 @@ class FaultyDriver(WasmtimeDriver):
         return self.fault != "poison-after-trap" and super().usable_after_trap()
 
     def view_read(self, name: str, addr: int, length: int) -> bytes:
+        if self.fault == "chunked-read":
+            return chunked_read(lambda a, n: super(FaultyDriver, self).view_read(name, a, n), addr, length)
         data = super().view_read(name, addr, length)
         if self.fault == "stale":
             return bytes(self.shadow[addr:addr + length])
@@ -225,7 +257,30 @@ class FaultyDriver(WasmtimeDriver):
             return [(str(result), (1 << (64 if str(result) == "i64" else 32)) - 1)]
         return None
 
+    def view_write(self, name: str, addr: int, data: bytes) -> None:
+        if self.fault == "chunked-write":
+            chunked_write(lambda a, d: super(FaultyDriver, self).view_write(name, a, d),
+                          lambda a, n: super(FaultyDriver, self).view_read(name, a, n), addr, data)
+            return
+        super().view_write(name, addr, data)
+
+    def size(self) -> int:
+        size = super().size()
+        return size % (1 << 32) if self.fault == "host-size-u32" else size
+
+    def _cap_grow(self, delta: int) -> str:
+        """What cap-grow-refused or cap-grow-past does to a grow of ``delta`` pages (boundary_faults.py)."""
+        mem = self._mem()
+        return cap_grow_fault(self.fault, super().size() // 65536, delta, mem.type(self.store).limits.max)
+
     def grow(self, delta: int) -> int:
+        cap = self._cap_grow(delta) if self.fault in ("cap-grow-refused", "cap-grow-past") else ""
+        if cap == "refuse":
+            raise HostError("grow-failed", "faulty: a grow to 65536 pages refused")
+        if cap == "to-the-cap":
+            return super().grow(delta - 1)
+        if self.fault == "unsupported-big-grow" and delta >= 2:
+            raise HostError("unsupported", "faulty: no host-side grow (of 2 pages or more)")
         if {"refuse-zero-grow": 0, "refuse-grow-by-one": 1}.get(self.fault) == delta:
             raise HostError("grow-failed", f"faulty: a grow of {delta} pages refused")
         old = super().grow(delta)
@@ -246,6 +301,12 @@ class FaultyDriver(WasmtimeDriver):
             faulty = self._verdict_fault(func, args)
             if faulty is not None:
                 return faulty
+        if self.fault in ("cap-grow-refused", "cap-grow-past") and func == "grow" and args[0][0] == "i32":
+            cap = self._cap_grow(args[0][1])
+            if cap == "refuse":
+                return [("i32", 0xFFFFFFFF)]
+            if cap == "to-the-cap":
+                return super().call(func, [("i32", args[0][1] - 1)])
         if self.fault == "signed-grow" and func == "grow" and args[0][1] >= 2**31:
             return [("i32", self.size() // 65536)]
         if self.fault == "grow-new-size" and func == "grow":

@@ -87,8 +87,12 @@ class UnknownExport(LookupError):
 class Checker:
     """Steps the model through a script alongside one runtime's outcomes."""
 
-    def __init__(self, guest: GuestModel, capacity: int | None = None) -> None:
+    def __init__(self, guest: GuestModel, capacity: int | None = None,
+                 absent: frozenset[str] | None = None) -> None:
         self.guest = guest
+        self.absent = absent
+        """the host APIs the runtime's probes found refused (``host_grow``, ``view``); None: not
+        probed, every "unsupported" the spec allows is accepted"""
         self.capacity = capacity
         """the most pages this runtime's memory was measured to reach in this run (probes.py)"""
         self.instance: Instance | None = None
@@ -140,7 +144,7 @@ class Checker:
 
                 return [
                     Alternative(Outcome.ok(len(mem.data)), take),
-                    Alternative(Outcome.error("unsupported"), _nothing, "no host memory view"),
+                    *self._unsupported("view", "no host memory view"),
                 ]
             case ViewRead() | ViewWrite() | ViewLength():
                 return self._view_op(inst, op)
@@ -159,7 +163,7 @@ class Checker:
         old = inst.memory.pages
         if delta < 0 or old + delta > inst.memory.limit:
             return [Alternative(Outcome.error("grow-failed"), _nothing),
-                    Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow")]
+                    *self._unsupported("host_grow", "no host-side grow")]
 
         def grow() -> None:
             # Any successful grow, of 0 pages too, may detach views (the JS API
@@ -171,8 +175,15 @@ class Checker:
         if self.believable_refusal(old, delta):
             alts.append(Alternative(Outcome.error("grow-failed"), _nothing,
                                     "host grow refused within the limit"))
-        alts.append(Alternative(Outcome.error("unsupported"), _nothing, "no host-side grow"))
+        alts += self._unsupported("host_grow", "no host-side grow")
         return alts
+
+    def _unsupported(self, api: str, choice: str) -> list[Alternative]:
+        """``error unsupported`` for a host API, where the runtime's probe found it refused too (a
+        runtime whose probe used the API cannot say it has none later)."""
+        if self.absent is not None and api not in self.absent:
+            return []
+        return [Alternative(Outcome.error("unsupported"), _nothing, choice)]
 
     def believable_refusal(self, old: int, delta: int) -> bool:
         """May a grow of ``delta`` pages from ``old``, within the limit, fail for lack of resources?
@@ -233,7 +244,7 @@ class Checker:
         state = self.views.get(op.view)
         if state is None:  # never taken: no such view, or a runtime without views at all
             return [Alternative(Outcome.error("no-such-view"), _nothing),
-                    Alternative(Outcome.error("unsupported"), _nothing, "no host memory view")]
+                    *self._unsupported("view", "no host memory view")]
         mem = inst.memory
         stale = state.generation != self.generation
         if isinstance(op, ViewLength):
@@ -311,11 +322,13 @@ def guest_model(name: str) -> GuestModel:
         raise UnknownExport(f"the model knows no guest {name!r}") from None
 
 
-def check(script: Script, outcomes: Sequence[Outcome], capacity: int | None = None) -> Verdict:
+def check(script: Script, outcomes: Sequence[Outcome], capacity: int | None = None,
+          absent: frozenset[str] | None = None) -> Verdict:
     """Compare ``outcomes`` with the model, stopping at the first difference.
 
     ``capacity``: the most pages the runtime's memory reached in the capacity probe of this run;
     a grow refused below it (or of 0 pages) is not believed to be for lack of resources.
+    ``absent``: the host APIs the probes found refused; "unsupported" is accepted only for those.
     """
     verdict = Verdict()
     if len(outcomes) != len(script.ops):
@@ -325,7 +338,7 @@ def check(script: Script, outcomes: Sequence[Outcome], capacity: int | None = No
             f"the driver answered {len(outcomes)} outcomes for {len(script.ops)} operations",
         )
         return verdict
-    checker = Checker(guest_model(script.guest), capacity)
+    checker = Checker(guest_model(script.guest), capacity, absent)
     for index, (op, got) in enumerate(zip(script.ops, outcomes, strict=True)):
         mismatch, choice = checker.step(index, op, got)
         if mismatch is not None:
