@@ -133,6 +133,8 @@ class DriverProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.hello: Hello | None = None
         self.unavailable: str | None = None
+        self.ever_started = False
+        """a driver of this runtime said hello once: if it cannot start again, that is a crash"""
         self.restarts = 0
         self.crashes = 0
         self.timeouts = 0
@@ -182,6 +184,7 @@ class DriverProcess:
             self._give_up(f"driver speaks protocol {hello.get('protocol')!r}, not 1")
         self.hello = Hello(str(hello.get("runtime", self.spec.id)), str(hello.get("version", "?")),
                            dict(hello.get("info") or {}))
+        self.ever_started = True
         # the driver's own pid (a launcher script may stand between it and proc.pid)
         self._pid = hello["pid"] if isinstance(hello.get("pid"), int) else self.proc.pid
         self._forget_pid()
@@ -258,6 +261,11 @@ class DriverProcess:
         try:
             self.start()
         except RuntimeUnavailable as exc:
+            if self.ever_started:
+                # It ran, then died and will not come back: every script is a crash from now on
+                # (a skip would turn a runtime that kills itself into a green run).
+                self.crashes += 1
+                return ScriptResult("crash", detail=f"the driver ran before, and cannot be restarted: {exc}")
             return ScriptResult("unavailable", detail=str(exc))
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1

@@ -180,3 +180,19 @@ def test_a_property_that_needs_a_feature_is_skipped_where_the_probe_found_none(t
     assert proc.returncode == 0, proc.stdout
     assert "1 passed, 1 skipped" in proc.stdout
     assert "wasm3 lacks multi_memory: module refused: error invalid-module" in proc.stdout
+
+
+def test_a_driver_that_ran_and_cannot_restart_is_a_crash_not_a_skip(tmp_path: Path) -> None:
+    """A runtime that kills itself and will not start again must not turn into a run of skips."""
+    faulty = Path(__file__).resolve().parent / "faulty_driver.py"
+    marker = tmp_path / "started-once"
+    command = (f"sh -c 'if [ -e {marker} ]; then echo not-a-hello; exit 0; fi; touch {marker}; "
+               f"exec {sys.executable} {faulty} segfault'")
+    proc, report = pytest_run(
+        tmp_path, "--wasm-driver", f"once={command}", "--wasm-runtime=once",
+        "-k", "test_guest_reads_what_the_host_wrote or test_host_write_then_read_round_trips")
+    assert report is not None, proc.stdout[-2000:]
+    outcomes = {r["property"]: r["outcome"] for r in report["results"] if r["runtime"] == "once"}
+    assert outcomes == {"test_bytes.py::test_guest_reads_what_the_host_wrote": "crash",
+                        "test_bytes.py::test_host_write_then_read_round_trips": "crash"}, outcomes
+    assert proc.returncode == 1
