@@ -161,6 +161,18 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "offset-folded-into-index": {"test_instruction_selection.py::test_addressing_modes_at_every_distance"},
     "add-folded-into-offset": {"test_instruction_selection.py::test_addressing_modes_at_every_distance"},
     "rmw-lost-trap": {"test_instruction_selection.py::test_load_op_store_at_the_edge"},
+    "straddle-wrong-page": {
+        "test_page_boundaries.py::test_guest_loads_straddling_a_page_boundary",
+        "test_page_boundaries.py::test_host_accesses_straddling_a_page_boundary",
+    },
+    "straddle-store-lost": {"test_page_boundaries.py::test_guest_stores_straddling_a_page_boundary"},
+    "chunked-read": {"test_page_boundaries.py::test_host_accesses_straddling_a_page_boundary"},
+    "chunked-write": {"test_page_boundaries.py::test_host_accesses_straddling_a_page_boundary"},
+    "cap-size-wrap": {"test_memory_cap.py::test_size_and_grow_at_the_cap"},
+    "host-size-u32": {"test_memory_cap.py::test_size_and_grow_at_the_cap"},
+    "cap-grow-refused": {"test_memory_cap.py::test_size_and_grow_at_the_cap"},
+    "cap-grow-past": {"test_memory_cap.py::test_size_and_grow_at_the_cap"},
+    "cap-wrap-access": {"test_memory_cap.py::test_last_bytes_of_a_4gib_memory"},
 }
 
 
