@@ -662,6 +662,8 @@ class Access:
         params = ["i32"] * self.shape.params + [f"{n} {t}" for n, t in self.extra_params]
         access = access_line(self.op, self.offset, self.align)
         locals_ = ["(local $p i32)"] if self.tee else []
+        if self.role == "store" or self.stored:
+            locals_.append("(local $vi32 i32) (local $vi64 i64) (local $vf32 f32) (local $vf64 f64)")
         if self.role == "store":
             value = self.value
             assert value is not None
@@ -673,9 +675,9 @@ class Access:
                     x += [const_wat(value.type, value.const), value.op]
                 elif value.kind == "converted":
                     x.append(value.op)
-                if self.op.type[0] == "f":
+                if self.op.type[0] == "f" and value.kind != "param":
                     x += canonicalise(self.op.type)
-            return _func(self.name, params, None, [*addr, *x, access], locals_)
+            return _func(self.name, params, None, _store_after(addr, x, self.op.type, access), locals_)
         if self.role == "rmw":
             assert self.store_op is not None
             load = ["local.get $p", access] if self.tee else [*addr, access]
@@ -688,7 +690,7 @@ class Access:
             body += canonicalise(out)
         if self.stored:
             store = access_line(MemOp(f"{out}.store", BITS[out] // 8, out), SCRATCH_STORE, 1)
-            return _func(self.name, params, None, ["i32.const 0", *body, store], locals_)
+            return _func(self.name, params, None, _store_after(["i32.const 0"], body, out, store), locals_)
         if out[0] == "f":
             body.append(f"{INT_OF[out]}.reinterpret_{out}")
         return _func(self.name, params, INT_OF[out], body, locals_)
@@ -731,11 +733,9 @@ class Access:
         """A store's value, as bits of the store's type."""
         value = self.value
         assert value is not None
-        if value.kind == "const":
-            bits = value.const
-        elif value.kind == "param":
-            bits = extras["$x"]
-        elif value.kind == "computed":
+        if value.kind in ("const", "param"):  # stored as they are: no arithmetic, no NaN to canonicalise
+            return value.const if value.kind == "const" else extras["$x"]
+        if value.kind == "computed":
             bits = numeric.binary(value.op, extras["$x"], value.const)
         else:
             bits = numeric.unary(value.op, extras["$x"])
@@ -798,6 +798,15 @@ class Access:
         else:
             text = f"{use.op}(load, {other})" if use.position == 0 else f"{use.op}({other}, load)"
         return text if use.kind in ("unary", "binary", "select") else f"{use.kind} {text}"
+
+
+def _store_after(addr: list[str], value: list[str], t: ValueType, store: str) -> list[str]:
+    """A store of ``value`` at ``addr``: the address directly before the store but for one push of
+    the value (a value of more than one instruction is computed first, into ``$v``), so that the
+    instructions that compute the address are where they are for a load."""
+    if len(value) == 1:
+        return [*addr, *value, store]
+    return [*value, f"local.set $v{t}", *addr, f"local.get $v{t}", store]
 
 
 def isel_module(pages: int, accesses: list[Access] | tuple[Access, ...]) -> str:
