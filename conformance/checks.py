@@ -197,6 +197,8 @@ def counterexample(runtime: WasmRuntime, script: Script, **details: Any) -> dict
     if runtime.features is not None and runtime.features.max_pages is not None:
         # what the run measured the runtime's memory reaching: replay believes no grow refused below it
         out["capacity"] = runtime.features.max_pages
+    if runtime.features is not None:
+        out["absent_apis"] = sorted(runtime.features.absent_apis())
     return out
 
 
@@ -223,8 +225,10 @@ def run_and_check(runtime: WasmRuntime, script: Script) -> tuple[ScriptResult, V
     if result.status != "ok":
         return result, Verdict()
     if script.guest in GUEST_MODELS:
-        capacity = runtime.features.max_pages if runtime.features is not None else None
-        return result, check(script, result.outcomes, capacity)
+        features = runtime.features
+        if features is None:
+            return result, check(script, result.outcomes)
+        return result, check(script, result.outcomes, features.max_pages, features.absent_apis())
     return result, _against_reference(runtime, script, result.outcomes)
 
 

@@ -253,6 +253,7 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
             process=process or DriverProcess(spec, script_timeout=state.script_timeout),
             counterexample_dir=state.report_dir / "counterexamples",
             current_test=lambda: state.current,
+            current_case=lambda: state.report.current_case,
             reference=state.run_on_reference,
             profile=state.profile,
         )
@@ -337,6 +338,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 EXAMPLES = pytest.StashKey[dict[str, int]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Name the case of the test about to run, for its results (``65537-pages`` of
+    ``test_declared_limits_at_the_cap[wasmtime-65537-pages]``)."""
+    item.config.stash[STATE].report.current_case = case_of(item)
+
+
+def case_of(item: pytest.Item) -> str:
+    """The test's parametrisation besides the runtime: its parameter ids, the runtime's left out."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return ""
+    ident, runtime = str(callspec.id), _runtime_of(item)
+    if runtime is None:
+        return ident
+    if ident == runtime:
+        return ""
+    if ident.startswith(runtime + "-"):
+        return ident[len(runtime) + 1:]
+    if ident.endswith("-" + runtime):
+        return ident[:-len(runtime) - 1]
+    return ident.replace(f"-{runtime}-", "-", 1)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
@@ -743,8 +768,9 @@ def _baselines(session: pytest.Session, state: _State) -> None:
     results = state.report.to_json()["results"]
     if state.baseline is not None:
         name, saved = state.baseline
-        state.report.comparison = baseline.compare(name, saved, results)
-        if state.report.comparison.regressions and session.exitstatus == pytest.ExitCode.OK:
+        families = {spec.id: spec.family for spec in state.specs}
+        state.report.comparison = baseline.compare(name, saved, results, families)
+        if state.report.comparison.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     save_as = session.config.getoption("wasm_save_baseline")
     if save_as:
@@ -769,7 +795,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"warning: {w}", yellow=True)
     if state.report.comparison is not None:
         for line in state.report.comparison.lines():
-            tr.write_line(line, red=line.startswith("  REGRESSION"), green=line.startswith("  fixed"))
+            tr.write_line(line, red=line.startswith(("  REGRESSION", "  NEW FAILURE")) or "NOTHING" in line,
+                          green=line.startswith("  fixed"))
     if state.report.saved_baseline:
         tr.write_line(f"baseline saved: {state.report.saved_baseline}")
     tr.write_line(f"wall time: {time.time() - state.report.started:.1f} s (profile {state.profile})")
