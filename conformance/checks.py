@@ -122,6 +122,8 @@ class WasmRuntime:
     """end the test's Hypothesis run once this many examples were rejected so (0: never)"""
     examples_done: bool = False
     """the current test's run was ended so (:class:`ExamplesDone`: pytest sees a skip)"""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """examples of the current test left out for a capability the runtime lacks, by reason"""
 
     @property
     def id(self) -> str:
@@ -269,7 +271,7 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
     if mismatch is not None:
         missing = missing_capability(runtime, script, mismatch.op, mismatch.got)
         if missing:
-            pytest.skip(missing)
+            _leave_out(runtime, missing)
         expected = " or ".join(str(e) for e in mismatch.expected)
         got = str(mismatch.got)
         outcomes = [o.to_json() for o in result.outcomes]
@@ -328,6 +330,27 @@ def fail(runtime: WasmRuntime, failure: ConformanceFailure) -> NoReturn:
     raise KnownDivergence(entry, failure)
 
 
+class CapabilityMissing(Exception):
+    """An example needs a capability the runtime's probe found refused (an i64 at the call
+    boundary): it is left out, and the property goes on with its other examples."""
+
+
+def _leave_out(runtime: WasmRuntime, reason: str) -> NoReturn:
+    """End this example as one the runtime cannot run (see :func:`missing_capability`).
+
+    Inside a ``@given`` test wrapped by :func:`ending_examples` the example counts as run and the
+    plugin reports the property as a skip only if every example was left out so; elsewhere (a
+    stateful test, a plain one) the property is skipped with the reason.
+    """
+    __tracebackhide__ = True
+    if _ENDING.get():
+        runtime.left_out[reason] = runtime.left_out.get(reason, 0) + 1
+        raise CapabilityMissing(reason)
+    import pytest
+
+    pytest.skip(reason)
+
+
 class ExamplesDone(unittest.SkipTest):
     """Ends a Hypothesis run (as a skip, which Hypothesis passes on at once) in which as many
     examples as the profile asks for were rejected as pinned known divergences: a rejected
@@ -349,7 +372,7 @@ def ending_examples(test: Callable[..., Any],
         token = _ENDING.set(True)
         try:
             return test(*args, **kwargs)
-        except KnownDivergence:
+        except (KnownDivergence, CapabilityMissing):
             return None
         except AssertionError as exc:
             rt = runtime()

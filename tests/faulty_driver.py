@@ -68,6 +68,8 @@ fault is right. FAULT is one of:
 - straddle-wrong-page, straddle-store-lost, chunked-read, chunked-write (accesses across an
   internal 64 KiB page boundary), cap-size-wrap, host-size-u32, cap-grow-refused, cap-grow-past,
   cap-wrap-access (memory at 65536 pages, the 4 GiB cap): see tests/boundary_faults.py
+- negative-i64-bad-call: a call with an i64 argument of the high bit set answers bad-call, as a
+                  host whose BigInt conversion takes only non-negative values would
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -100,7 +102,8 @@ EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "dro
 ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
 # feature, a grow refusal believed though the run measured the runtime reaching further.
-VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow")
+VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
+                  "negative-i64-bad-call")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
@@ -247,6 +250,8 @@ class FaultyDriver(WasmtimeDriver):
         """short-copy-down, refuse-zero-grow, refuse-grow-by-one (see the module docstring); None
         where the call is not one the fault touches."""
         values = [v for _, v in args]
+        if self.fault == "negative-i64-bad-call" and any(t == "i64" and v >> 63 for t, v in args):
+            raise HostError("bad-call", "faulty: cannot convert a negative i64 to a BigInt")
         if self.fault == "short-copy-down" and func == "copy" and values[0] < values[1] and values[2] > 1:
             return super().call(func, [args[0], args[1], ("i32", values[2] - 1)])
         refused = {"refuse-zero-grow": 0, "refuse-grow-by-one": 1}.get(self.fault)
