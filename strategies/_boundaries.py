@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -14,6 +16,7 @@ def _boundaries(memory_bytes: int, page: int) -> list[int]:
     return sorted(set(inside), key=lambda b: (b not in (inside[0], inside[-1]), b))
 
 
+@lru_cache(maxsize=256)
 def page_boundaries(memory_bytes: int, *, page: int = PAGE) -> st.SearchStrategy[int]:
     """An internal page boundary of a memory of ``memory_bytes``: ``k * page`` for ``1 <= k < pages``.
 
@@ -23,6 +26,7 @@ def page_boundaries(memory_bytes: int, *, page: int = PAGE) -> st.SearchStrategy
     return st.one_of(st.sampled_from(inside[:2]), st.sampled_from(inside))
 
 
+@lru_cache(maxsize=256)
 def straddling_addresses(width: int, memory_bytes: int, *, page: int = PAGE) -> st.SearchStrategy[int]:
     """Where an access of ``width`` bytes starts so that it crosses an internal page boundary.
 
@@ -40,6 +44,7 @@ def straddling_addresses(width: int, memory_bytes: int, *, page: int = PAGE) -> 
     return st.tuples(page_boundaries(memory_bytes, page=page), before).map(lambda kb: kb[0] - kb[1])
 
 
+@lru_cache(maxsize=256)
 def boundary_spans(memory_bytes: int, *, max_len: int = 64,
                    page: int = PAGE) -> st.SearchStrategy[tuple[int, int]]:
     """``(addr, length)`` host spans within memory that cross an internal page boundary.

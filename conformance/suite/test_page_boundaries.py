@@ -160,12 +160,21 @@ class Layout:
 layouts = st.builds(Layout, pages=st.sampled_from([2, 3, 4]), natural=st.booleans(), seed=st.integers(0, 254))
 
 
-def offsets(ea: int) -> st.SearchStrategy[int]:
-    """A static offset no larger than ``ea`` (the address before it is then ``ea - offset``)."""
-    return st.one_of(st.sampled_from([o for o in OFFSETS if o <= ea]), st.integers(0, min(ea, 64)),
-                     st.integers(0, ea))
+_OFFSET_KINDS = st.one_of(st.tuples(st.just("menu"), st.sampled_from(OFFSETS)),
+                         st.tuples(st.just("small"), st.integers(0, 64)),
+                         st.tuples(st.just("any"), st.integers(0, 4 * PAGE_SIZE)))
 
 
+def offset_below(kind: tuple[str, int], ea: int) -> int:
+    """A static offset no larger than ``ea`` (the address before it is then ``ea - offset``): one of
+    :data:`OFFSETS`, a small one, or any; shrinks towards 0."""
+    what, n = kind
+    if what == "any":
+        return n % (ea + 1)
+    return n if n <= ea else 0
+
+
+@cache
 def value_bits(access: Access) -> st.SearchStrategy[int]:
     """A store's value: any bits, the edges of each byte often (no signalling NaN for a float store:
     whether one survives is test_endianness.py's)."""
@@ -181,25 +190,33 @@ def value_bits(access: Access) -> st.SearchStrategy[int]:
     return anything.map(lambda b: b | quiet if b & exponent == exponent and b & ((1 << frac) - 1) else b)
 
 
-@st.composite
-def guest_accesses(draw: st.DrawFn, layout: Layout, kinds: tuple[Access, ...]) -> GuestAccess:
-    access = draw(st.sampled_from(kinds), label="instruction")
-    ea = draw(straddling_addresses(access.width, layout.size), label="effective address")
-    offset = draw(offsets(ea), label="offset")
-    value = draw(value_bits(access), label="value") if access.store else 0
-    return GuestAccess(access, offset, ea, value)
+@cache
+def guest_accesses(size: int, kinds: tuple[Access, ...]) -> st.SearchStrategy[GuestAccess]:
+    """One load or store of ``kinds`` across an internal page boundary of a memory of ``size`` bytes
+    (strategies made once per memory size and kind: Hypothesis then reuses them)."""
+
+    @st.composite
+    def accesses(draw: st.DrawFn) -> GuestAccess:
+        access = draw(st.sampled_from(kinds), label="instruction")
+        ea = draw(straddling_addresses(access.width, size), label="effective address")
+        offset = offset_below(draw(_OFFSET_KINDS, label="offset"), ea)
+        value = draw(value_bits(access), label="value") if access.store else 0
+        return GuestAccess(access, offset, ea, value)
+
+    return accesses()
 
 
 @st.composite
 def load_cases(draw: st.DrawFn) -> tuple[Layout, list[GuestAccess]]:
     layout = draw(layouts, label="layout")
-    return layout, draw(st.lists(guest_accesses(layout, LOADS), min_size=1, max_size=16), label="loads")
+    return layout, draw(st.lists(guest_accesses(layout.size, LOADS), min_size=1, max_size=16), label="loads")
 
 
 @st.composite
 def store_cases(draw: st.DrawFn) -> tuple[Layout, list[GuestAccess]]:
     layout = draw(layouts, label="layout")
-    return layout, draw(st.lists(guest_accesses(layout, STORES), min_size=1, max_size=10), label="stores")
+    stores = st.lists(guest_accesses(layout.size, STORES), min_size=1, max_size=10)
+    return layout, draw(stores, label="stores")
 
 
 # --- the guest's accesses ------------------------------------------------------------------------
@@ -263,13 +280,17 @@ HostStep = tuple[str, int, int]
 """(kind, addr, length): a host write, read, view write or view read of a span"""
 
 
+@cache
+def host_steps(size: int) -> st.SearchStrategy[list[HostStep]]:
+    kinds = st.sampled_from(["write", "read", "view_write", "view_read"])
+    spans = boundary_spans(size, max_len=48)
+    return st.lists(st.tuples(kinds, spans).map(lambda ks: (ks[0], *ks[1])), min_size=1, max_size=8)
+
+
 @st.composite
 def host_cases(draw: st.DrawFn) -> tuple[Layout, list[HostStep], int]:
     layout = draw(layouts, label="layout")
-    spans = boundary_spans(layout.size, max_len=48)
-    kinds = st.sampled_from(["write", "read", "view_write", "view_read"])
-    steps = draw(st.lists(st.tuples(kinds, spans).map(lambda ks: (ks[0], *ks[1])), min_size=1, max_size=8),
-                 label="host steps")
+    steps = draw(host_steps(layout.size), label="host steps")
     data_seed = draw(st.integers(0, 254), label="data seed")
     return layout, steps, data_seed
 
