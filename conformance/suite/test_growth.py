@@ -9,7 +9,9 @@ and records that it did.
 
 Growing a memory really allocates on some runtimes, so outside the thorough
 profile a memory without a maximum grows to at most :data:`SMALL_PAGES`; the
-grows that reach 4 GiB are ``wasm_thorough``.
+grows that reach 4 GiB are ``wasm_thorough``. ``test_memory_cap.py`` checks the
+cap itself (sizes and grows at 65535 and 65536 pages, the last bytes of 4 GiB) in
+every profile, wherever the capacity probe found a memory that large cheap.
 """
 
 from __future__ import annotations
