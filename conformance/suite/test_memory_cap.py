@@ -64,10 +64,10 @@ def reached(runtime: WasmRuntime) -> int:
     return pages
 
 
-BUDGET = 20.0
-"""Seconds one property may spend on one runtime. Where a grow at the cap really commits or copies
-4 GiB (measured here, not assumed: wasmtime's moving memory copies the old memory on every grow),
-the examples after the budget is spent are let go, and the report says so."""
+BUDGET = {"quick": 5.0, "default": 20.0, "thorough": 120.0}
+"""Seconds one property may spend on one runtime, per profile. Where a grow at the cap really
+commits or copies 4 GiB (measured here, not assumed: wasmtime's moving memory copies the old
+memory on every grow), the examples after the budget is spent are let go, and the report says so."""
 _spent: dict[tuple[str, str], float] = {}
 
 
@@ -75,7 +75,7 @@ def run_within_budget(runtime: WasmRuntime, script: Script) -> None:
     """``check_script``, unless this property has spent :data:`BUDGET` on ``runtime`` already."""
     key = (runtime.id, runtime.current_test())
     spent = _spent.get(key, 0.0)
-    if spent > BUDGET:
+    if spent > BUDGET.get(runtime.profile, BUDGET["default"]):
         event("budget spent: example let go")
         runtime.note(f"scripts at the 4 GiB cap took {spent:.0f} s here: later examples let go")
         return
