@@ -12,8 +12,9 @@ outcomes the spec gives it. A probe has three answers, and only one of them is "
   ``test_probes.py`` fails with the probe's own script.
 
 The largest memory is found by growing the ``bytes`` guest in steps up to a cap that depends on
-the profile; in the default profile a runtime whose growth is virtual (its peak resident memory
-barely moves while it grows to 1 GiB) is taken on to 65536 pages, 4 GiB, where it costs nothing.
+the profile; a runtime whose growth is virtual (a memory grown to the cap and by one page more
+barely moves the driver's peak resident memory) is taken on to 65536 pages, 4 GiB, where it
+costs nothing. The capacity probe's own answers must agree with each other.
 """
 
 from __future__ import annotations
@@ -123,7 +124,14 @@ class Features:
     runtime can do: a refusal below it is not one for lack of resources)"""
     capacity_cap: int = 0
     growth: str = ""
-    """how growing to 1 GiB moved the driver's peak resident memory: virtual or committed"""
+    """whether growth is virtual (a reservation) or committed, as measured"""
+    cheap_pages: int = 0
+    """the most pages reached where growth is virtual (memory at that size costs nothing until
+    touched): properties that need a 4 GiB memory run where this reaches 65535"""
+    capacity_wrong: str = ""
+    """the capacity probe's answers disagreed with each other (a failure, in test_probes.py)"""
+    capacity_script: Script | None = None
+    """the capacity probe's script whose answers disagreed"""
 
     def has(self, feature: str) -> bool:
         return self.present.get(feature, False)
@@ -147,6 +155,8 @@ class Features:
             "max_pages": self.max_pages,
             "max_pages_probed_up_to": self.capacity_cap,
             "growth": self.growth,
+            "cheap_pages": self.cheap_pages,
+            "capacity_wrong": self.capacity_wrong,
         }
 
 
@@ -177,7 +187,7 @@ def judge(probe: Probe, result_status: str, outcomes: tuple[Outcome, ...], detai
 def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None = None) -> Features:
     """Probe one runtime (its driver already started).
 
-    ``virtual_cap``: where growth to ``capacity_cap`` pages proves virtual, go on up to it.
+    ``virtual_cap``: where growth proves virtual at ``capacity_cap`` pages, go on up to it.
     """
     out = Features(capacity_cap=capacity_cap)
     for feature, p in PROBES.items():
@@ -185,57 +195,99 @@ def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None 
         state, detail = judge(p, result.status, result.outcomes, result.detail)
         out.state[feature], out.detail[feature] = state, detail
         out.present[feature] = state == "works"
-    peak_before = _peak(process)
-    began = time.monotonic()
-    out.max_pages = _capacity(process, capacity_cap)
-    seconds = time.monotonic() - began
-    grown_mib = (_peak(process) - peak_before) / (1 << 20)
-    if out.max_pages is not None and out.max_pages >= capacity_cap:
-        virtual = grown_mib < VIRTUAL_GROWTH_MIB and seconds < VIRTUAL_GROWTH_SECONDS
-        out.growth = (f"{'virtual' if virtual else 'committed'}: growing to {capacity_cap} pages "
-                      f"raised the driver's peak memory by {max(grown_mib, 0):.0f} MiB in {seconds:.2f} s")
-        if virtual and virtual_cap is not None and virtual_cap > capacity_cap:
-            out.capacity_cap = virtual_cap
-            out.max_pages = _capacity(process, virtual_cap)
+    virtual, out.growth = _growth_cost(process, capacity_cap)
+    out.max_pages = _capacity(process, capacity_cap, out)
+    if virtual and virtual_cap is not None and virtual_cap > capacity_cap and out.max_pages == capacity_cap:
+        out.capacity_cap = virtual_cap
+        out.max_pages = _capacity(process, virtual_cap, out)
+    out.cheap_pages = (out.max_pages or 0) if virtual else min(out.max_pages or 0, capacity_cap)
     return out
 
 
-def _peak(process: DriverProcess) -> int:
+def _growth_cost(process: DriverProcess, pages: int) -> tuple[bool, str]:
+    """Whether growing memory costs nothing until it is touched (a reservation, as most engines
+    make): a fresh instance grown to ``pages`` - 1 at once, then by 1 more page. An engine that
+    commits what it grows (a zeroing realloc) or copies memory to grow it (no reservation: the
+    last grow copies it all) raises the driver's peak resident memory by about the memory's size,
+    and takes time in proportion; a reserving one barely moves it."""
     pid = getattr(process, "_pid", None)
-    return memory_of(pid)[1] if isinstance(pid, int) else 0
+    if not isinstance(pid, int) or not _reset_peak(pid):
+        return False, "not measured (no /proc/PID/clear_refs to reset the peak with)"
+    before = memory_of(pid)[0]
+    began = time.monotonic()
+    result = process.run(Script.of("bytes", [Call("grow", (i32(pages - 2),)), Call("grow", (i32(1),)),
+                                             Call("size")]))
+    seconds = time.monotonic() - began
+    if result.status != "ok" or result.outcomes[-1].value != (i32(pages),):
+        got = str(result.outcomes[-1]) if result.status == "ok" and result.outcomes else result.status
+        return False, f"not measured: a memory grown towards {pages} pages ended with size {got}"
+    pid = getattr(process, "_pid", pid)
+    grown = (memory_of(pid)[1] - before) / (1 << 20) if isinstance(pid, int) else 0.0
+    virtual = grown < VIRTUAL_GROWTH_MIB and seconds < VIRTUAL_GROWTH_SECONDS
+    return virtual, (f"{'virtual' if virtual else 'committed'}: a memory grown to {pages - 1} pages and by "
+                     f"1 more raised the driver's peak memory by {max(grown, 0):.0f} MiB in {seconds:.2f} s")
 
 
-def _capacity(process: DriverProcess, cap: int) -> int | None:
+def _reset_peak(pid: int) -> bool:
+    """Reset process ``pid``'s peak resident memory (VmHWM) to its current one."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _capacity(process: DriverProcess, cap: int, out: Features) -> int | None:
     """The most pages the guest's memory.grow reaches, up to ``cap``.
 
     One script grows in steps; if a step is refused, a bisection between the
     last size reached and the refused one finds the edge (each try a fresh
-    instance grown in one go).
+    instance grown in one go). Each script's answers must agree with each other (every grow
+    answers the size before it, or -1; memory.size and the host's size say where it ended): a
+    runtime whose answers do not is noted in ``out.capacity_wrong`` (test_probes.py fails it).
     """
     steps = [s for s in CAPACITY_STEPS if s < cap] + [cap]
-    reached = _grown_to(process, steps)
+    reached = _grown_to(process, steps, out)
     if reached is None or reached >= cap:
         return reached
     refused = next(s for s in steps if s > reached)
     while refused - reached > 1:
         mid = (reached + refused) // 2
-        got = _grown_to(process, [mid])
+        got = _grown_to(process, [mid], out)
         if got is None:
             return reached
         reached, refused = (mid, refused) if got >= mid else (reached, mid)
     return reached
 
 
-def _grown_to(process: DriverProcess, targets: list[int]) -> int | None:
+def _grown_to(process: DriverProcess, targets: list[int], out: Features) -> int | None:
     """Grow the bytes guest (1 page) towards each target in turn; the size it ends at."""
     ops: list[Any] = []
     current = 1
     for target in targets:
         ops.append(Call("grow", (i32(target - current),)))
         current = target
-    ops.append(Call("size"))
-    result = process.run(Script.of("bytes", ops))
-    if result.status != "ok" or result.outcomes[-1].kind != "ok":
+    ops += [Call("size"), Size()]
+    script = Script.of("bytes", ops)
+    result = process.run(script)
+    if result.status != "ok" or any(o.kind != "ok" for o in result.outcomes[-2:]):
         return None
-    (pages,) = result.outcomes[-1].value
-    return int(pages.bits)
+    size = 1
+    for target, outcome in zip(targets, result.outcomes[1:], strict=False):
+        answer = outcome.value[0].bits if outcome.kind == "ok" and outcome.value else None
+        if answer == size:
+            size = target
+        elif answer != 0xFFFF_FFFF:
+            out.capacity_wrong = (f"grow towards {target} pages answered {outcome}, not the size "
+                                  f"before it ({size}) or -1")
+            out.capacity_script = script
+            return None
+    (pages,) = result.outcomes[-2].value
+    host = result.outcomes[-1].value
+    if int(pages.bits) != size or host != size * PAGE_SIZE:
+        out.capacity_wrong = (f"after grows to {size} pages, memory.size answered {int(pages.bits)} "
+                              f"and the host's size {host} bytes")
+        out.capacity_script = script
+        return None
+    return size

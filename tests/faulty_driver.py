@@ -70,6 +70,8 @@ fault is right. FAULT is one of:
   cap-wrap-access (memory at 65536 pages, the 4 GiB cap): see tests/boundary_faults.py
 - negative-i64-bad-call: a call with an i64 argument of the high bit set answers bad-call, as a
                   host whose BigInt conversion takes only non-negative values would
+- size-wraps:     a guest's size export answers the page count modulo 65536 (0 at 4 GiB), as a
+                  16-bit page counter would
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -103,7 +105,7 @@ ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
 # feature, a grow refusal believed though the run measured the runtime reaching further.
 VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
-                  "negative-i64-bad-call")
+                  "negative-i64-bad-call", "size-wraps")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
@@ -252,6 +254,8 @@ class FaultyDriver(WasmtimeDriver):
         values = [v for _, v in args]
         if self.fault == "negative-i64-bad-call" and any(t == "i64" and v >> 63 for t, v in args):
             raise HostError("bad-call", "faulty: cannot convert a negative i64 to a BigInt")
+        if self.fault == "size-wraps" and func == "size":  # any guest's size export (i32 results)
+            return [(t, v & 0xFFFF) for t, v in super().call(func, args)]
         if self.fault == "short-copy-down" and func == "copy" and values[0] < values[1] and values[2] > 1:
             return super().call(func, [args[0], args[1], ("i32", values[2] - 1)])
         refused = {"refuse-zero-grow": 0, "refuse-grow-by-one": 1}.get(self.fault)

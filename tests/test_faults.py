@@ -136,6 +136,8 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_probes.py::test_probe_answers_as_the_spec_says",
         "test_endianness.py::test_guest_stores_little_endian",
     },
+    # the capacity probe must not take a wrong memory.size for a smaller memory
+    "size-wraps": {"test_probes.py::test_capacity_probe_answers_agree"},
     # "unsupported" only where the probe found the host API refused too
     "unsupported-big-grow": {
         "test_grow.py::test_grown_memory_keeps_old_bytes_and_new_pages_are_zero",

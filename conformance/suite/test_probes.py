@@ -33,3 +33,14 @@ def test_probe_answers_as_the_spec_says(wasm_runtime: WasmRuntime, feature: str)
         assert features.state.get(feature) == "works", (
             f"{wasm_runtime.id}: the {feature} probe at the start of the run: {features.why_not(feature)}; "
             "now it works (a runtime whose answers change between runs of one script)")
+
+
+def test_capacity_probe_answers_agree(wasm_runtime: WasmRuntime) -> None:
+    """The capacity probe's grows answer the size before them (or -1), and memory.size and the
+    host's size then say where memory ended: a runtime that answers otherwise there (memory.size
+    wrapping at 4 GiB, say) must not pass as one that simply reaches less."""
+    features = wasm_runtime.features
+    assert features is not None
+    if features.capacity_script is not None:  # the model names the wrong answer, with a replay
+        check_script(wasm_runtime, features.capacity_script)
+    assert not features.capacity_wrong, f"{wasm_runtime.id}: the capacity probe: {features.capacity_wrong}"
