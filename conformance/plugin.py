@@ -724,9 +724,10 @@ def _worker_payload(state: _State, worker: str) -> dict[str, Any]:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under ``--dist loadgroup``, every test of one runtime on one worker (conformance/parallel.py)."""
+    """Under ``--dist loadgroup`` (or plain ``-n N``, whose default is ``load``), every test of one
+    runtime on one worker (conformance/parallel.py)."""
     state = config.stash.get(STATE, None)
-    if state is None or config.getvalue("dist") != "loadgroup":
+    if state is None or config.getvalue("dist") not in ("load", "loadgroup"):
         return None
     return parallel.make_scheduler(config, log, [s.id for s in state.specs])
 
