@@ -251,26 +251,25 @@ ALIGNMENTS = {w: st.sampled_from([a for a in (1, 2, 4, 8) if a <= w]) for w in (
 CONDITIONS = st.sampled_from([0, 1, 2, 0x8000_0000])
 
 
-def more_distances(size: int, width: int) -> st.SearchStrategy[int]:
-    return _MORE[size, width]
-
-
-_MORE = {(p * PAGE_SIZE, w): st.one_of(
-    st.just(p * PAGE_SIZE), st.integers(p * PAGE_SIZE + 1, p * PAGE_SIZE + 64),
-    st.sampled_from([2 * p * PAGE_SIZE, 2**31, U32 - 1]), st.integers(U32, U32 + 8),
+_NEAR = {(p * PAGE_SIZE, w): st.one_of(
+    st.just(p * PAGE_SIZE), st.integers(p * PAGE_SIZE + 1, p * PAGE_SIZE + 64), st.integers(U32, U32 + 8),
     st.integers(p * PAGE_SIZE - w + 1, max(p * PAGE_SIZE - w + 1, p * PAGE_SIZE - 1)))
     for p in (1, 2) for w in (1, 2, 4, 8)}
+_FAR = {p * PAGE_SIZE: st.one_of(st.sampled_from([2 * p * PAGE_SIZE, 2**31, U32 - 1]),
+                                 st.integers(p * PAGE_SIZE + 65, U32 - 1))
+        for p in (1, 2)}
 _INSIDE = {w: st.integers(1, EDGE - 2 * w) for w in (1, 2, 4, 8)}
 
 
 def distances(draw: st.DrawFn, size: int, widths: tuple[int, ...]) -> list[int]:
     """Effective addresses to aim at: for each width, ending exactly at the end, one byte past and
-    ``width - 1`` bytes past; inside; then one of just past, past, far past, past 4 GiB or across
-    the end (last)."""
+    ``width - 1`` bytes past; inside; one of just past, a little past, past 4 GiB (where the offset
+    takes it there) or across the end; far past (last)."""
     w = max(widths)
     eas = [e for v in sorted(set(widths), reverse=True) for e in (size - v, size - v + 1, size - 1)]
     eas.append(size - w - draw(_INSIDE[w]))
-    eas.append(draw(more_distances(size, w)))
+    eas.append(draw(_NEAR[size, w]))
+    eas.append(draw(_FAR[size]))
     return list(dict.fromkeys(eas))
 
 
@@ -291,7 +290,7 @@ class Builder:
             widths: tuple[int, ...]) -> None:
         """Accesses made by ``make(name, shape, offset)`` called at every distance; a shape that does
         not reach every address (a constant address, a scaled index without a base) has an export
-        for each of three distances: flush with the end, one byte past, the last drawn."""
+        for each of three distances: flush with the end, one byte past, far past."""
         draw = self.draw
         eas = distances(draw, self.size, widths)
         probe = make("probe", shape, offset)
