@@ -1,4 +1,5 @@
-"""Modules generated per example for the address arithmetic at the edge (``test_address_wrap.py``).
+"""Modules generated per example for the address arithmetic at the edge (``test_address_wrap.py``,
+and ``isel_module``'s family of many accesses for ``test_instruction_selection.py``, at the end).
 
 Each module has one memory of a few pages and accesses it with one load or
 store instruction whose address an export computes from its arguments:

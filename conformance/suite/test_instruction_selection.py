@@ -10,16 +10,22 @@ a trap changes nothing in memory.
 
 Each example generates one module (``conformance/edge_modules.py``, ``isel_module``) with
 many exports, one *access* each, and calls each access at every distance from the end of
-memory: ending exactly at the end, one byte past, ``width - 1`` bytes past, inside, just past,
-far past (past 4 GiB where the offset allows). The model (``Access.run``, with the numeric
-instructions of ``conformance/model/numeric.py``) gives the value or the trap of each call and
-the bytes of memory after it; calls that must not trap share one instance, each call that must
-trap is made on a fresh one (an instance may be unusable after a trap), and memory is read back
-after every store. The generated guest is unknown to the suite's model checker, so every
-runtime is also compared with the reference runtime (wasmtime), operation by operation.
+memory: ending exactly at the end, one byte past, ``width - 1`` bytes past, inside, one of just
+past, a little past, across the end or past 4 GiB (where the offset takes it there), and far
+past. The model (``Access.run``, with the numeric instructions of
+``conformance/model/numeric.py``) gives the value or the trap of each call and the bytes of
+memory after it; calls that must not trap share one instance, each call that must trap is made
+on a fresh one (an instance may be unusable after a trap), and memory is read back after every
+call that stores. The generated guest is unknown to the suite's model checker, so every runtime
+is also compared with the reference runtime (wasmtime), operation by operation.
 
-Every float a module returns or stores is canonicalised (any NaN becomes the canonical NaN),
-so the spec fixes every bit the model predicts.
+Every float a module computes is canonicalised before it is returned or stored (any NaN
+becomes the canonical NaN), so the spec fixes every bit the model predicts.
+
+``tests/isel_faults.py`` emulates the backend bugs these properties are for (a narrow load fused
+into a wider memory operand, a wide load narrowed, a scaled index or an added constant folded
+into a 64-bit address, the offset folded into the index, a read-modify-write fused with the
+store's width); ``tests/test_faults.py`` lists which property catches each.
 """
 
 from __future__ import annotations
