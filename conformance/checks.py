@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from conformance.divergences import Divergence, Seen, pinned
+from conformance.divergences import Divergence, Seen, function_text, pinned
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.probes import Features
@@ -61,7 +61,8 @@ class ConformanceFailure(AssertionError):
         ops, outcomes = self.script.ops, self.result.outcomes
         op = ops[index] if isinstance(index, int) and 0 <= index < len(ops) else None
         outcome = outcomes[index] if isinstance(index, int) and 0 <= index < len(outcomes) else None
-        return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted)
+        code = function_text(self.script.wat, op.func) if isinstance(op, Call) and self.script.wat else ""
+        return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code)
 
 
 class KnownDivergence(Exception):

@@ -33,6 +33,11 @@ matched against the failure an example gives:
     out-of-bounds (its message)``, ``error poisoned (its message)``); runs of spaces count as one.
 ``func`` (mismatch, ``op = "call"`` only)
     a regular expression over the called export's name.
+``code`` (mismatch, ``op = "call"`` only)
+    a regular expression *searched* (``re.search``) in the text of the called function, for a
+    script that carries its module as text (a module generated per example): the instruction
+    shape the divergence needs, e.g. ``'i32\\.load[^\n]*\n\\s*i32\\.extend(8|16)_s'``. A
+    script without module text never matches it.
 ``length`` (mismatch, ``op = "read"`` or ``"view_read"`` only)
     how many bytes an ``ok`` read gave against the length asked: ``"short"`` (fewer),
     ``"full"`` (as many), ``"long"`` (more).
@@ -77,7 +82,7 @@ KINDS = ("mismatch", "crash", "timeout", "assertion")
 LENGTHS = {"short": "fewer bytes than asked", "full": "as many bytes as asked",
            "long": "more bytes than asked"}
 NANS = {"quieted": "the expected signalling NaN with its quiet bit set"}
-PIN_FIELDS = ("kind", "op", "func", "expected", "got", "length", "nan", "message")
+PIN_FIELDS = ("kind", "op", "func", "code", "expected", "got", "length", "nan", "message")
 _FLAGS = re.DOTALL
 
 
@@ -100,6 +105,8 @@ class Seen:
     message: str = ""
     wanted: tuple[Outcome, ...] = ()
     """the outcomes that were expected, where known (for ``nan``)"""
+    code: str = ""
+    """the text of the called function, where the script carries its module as text (for ``code``)"""
 
     @property
     def length(self) -> str:
@@ -146,6 +153,7 @@ class Pin:
     kind: str = "mismatch"
     op: str = ""
     func: str = ""
+    code: str = ""
     expected: str = ""
     got: str = ""
     length: str = ""
@@ -160,6 +168,8 @@ class Pin:
             return False
         if self.func and not (isinstance(seen.op, Call) and re.fullmatch(self.func, seen.op.func, _FLAGS)):
             return False
+        if self.code and not (seen.code and re.search(self.code, seen.code, _FLAGS)):
+            return False
         if self.length and seen.length != self.length:
             return False
         if self.nan and seen.nan != self.nan:
@@ -173,6 +183,7 @@ class Pin:
         if self.kind != "mismatch":
             return self.kind + (f" whose message matches /{self.message}/" if self.message else "")
         what = self.op + (f" of an export matching /{self.func}/" if self.func else "")
+        what += f" whose code has /{self.code}/" if self.code else ""
         text = f"{what}: expected /{self.expected}/, got /{self.got}/"
         text += f" with {LENGTHS[self.length]}" if self.length else ""
         return text + (f", {NANS[self.nan]}" if self.nan else "")
@@ -240,8 +251,8 @@ def _pin(entry: dict[str, Any]) -> Pin:
             raise ValueError(f"a mismatch pin needs op, expected and got (missing: {', '.join(missing)})")
         if pin.op not in OP_TYPES:
             raise ValueError(f"op {pin.op!r} is not one of {', '.join(OP_TYPES)}")
-        if pin.func and pin.op != "call":
-            raise ValueError('func goes with op = "call"')
+        if (pin.func or pin.code) and pin.op != "call":
+            raise ValueError(f'{"func" if pin.func else "code"} goes with op = "call"')
         if pin.length and (pin.length not in LENGTHS or pin.op not in ("read", "view_read")):
             raise ValueError(f'length is one of {", ".join(LENGTHS)}, with op = "read" or "view_read"')
         if pin.nan and pin.nan not in NANS:
@@ -249,12 +260,12 @@ def _pin(entry: dict[str, Any]) -> Pin:
         if pin.message:
             raise ValueError("message goes with kind crash, timeout or assertion")
     else:
-        extra = [k for k in ("op", "func", "expected", "got", "length", "nan") if getattr(pin, k)]
+        extra = [k for k in ("op", "func", "code", "expected", "got", "length", "nan") if getattr(pin, k)]
         if extra:
             raise ValueError(f"{extra[0]} goes with a mismatch, not kind {pin.kind!r}")
         if pin.kind == "assertion" and not pin.message:
             raise ValueError("an assertion pin needs a message")
-    for key in ("func", "expected", "got", "message"):
+    for key in ("func", "code", "expected", "got", "message"):
         pattern = getattr(pin, key)
         try:
             re.compile(pattern, _FLAGS)
@@ -280,3 +291,21 @@ def find(table: dict[str, list[Divergence]], runtime: str, property_id: str,
     """The first entry for ``runtime`` (else its ``family``) that covers the property."""
     found: Sequence[Divergence] = applicable(table, runtime, property_id, family)
     return found[0] if found else None
+
+
+def function_text(wat: str, export: str) -> str:
+    """The text of the function exported as ``export`` in module text ``wat`` (from its ``(func``
+    to the next top-level form), or "" where there is none."""
+    at = wat.find(f'(export "{export}")')
+    start = wat.rfind("(func", 0, at) if at >= 0 else -1
+    if start < 0:
+        return ""
+    depth = 0
+    for i in range(start, len(wat)):
+        if wat[i] == "(":
+            depth += 1
+        elif wat[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return wat[start:i + 1]
+    return wat[start:]

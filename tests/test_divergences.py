@@ -248,3 +248,39 @@ nan = "quieted"
     want = (Outcome.ok((Value.i32(0x7FA00001),)),)
     assert quieted.matches(seen(load, Outcome.ok((Value.i32(0x7FE00001),)), "ok [i32:2141192193]", want))
     assert not quieted.matches(seen(load, Outcome.ok((Value.i32(0x7FA00002),)), "ok [i32:2141192193]", want))
+
+
+def test_a_code_pin_names_the_instruction_shape_of_the_called_function(tmp_path: Path) -> None:
+    """``code`` is searched in the called function's text: the same trap from another shape fails."""
+    (tmp_path / "rt.toml").write_text('''
+[[divergence]]
+test = "test_instruction_selection.py::"
+reason = "a load feeding extend8_s reads 8 bytes"
+op = "call"
+code = 'i32\\.load(\\s+offset=\\d+)?(\\s+align=\\d+)?\\s+i32\\.extend(8|16)_s'
+expected = "ok.*"
+got = "trap out-of-bounds.*"
+''', encoding="utf-8")
+    (entry,) = divergences.load(tmp_path)["rt"]
+    wat = ('(module (memory 1)\n  (func (export "a0") (param i32) (result i32)\n    local.get 0\n'
+           '    i32.load offset=0 align=1\n    i32.extend8_s)\n'
+           '  (func (export "a1") (param i32) (result i32)\n    local.get 0\n    i32.load\n    i32.clz))\n')
+    trap = Outcome.trap("out-of-bounds", "out of bounds memory access")
+
+    def seen(func: str) -> divergences.Seen:
+        code = divergences.function_text(wat, func)
+        return divergences.Seen("mismatch", Call(func, (Value.i32(65532),)), "ok [i32:5]", str(trap), trap,
+                                code=code)
+
+    assert divergences.function_text(wat, "a1").endswith("i32.clz)")
+    assert entry.pin.matches(seen("a0"))
+    assert not entry.pin.matches(seen("a1"))  # the same trap, from a load that feeds clz
+    assert not entry.pin.matches(divergences.Seen("mismatch", Call("a0"), "ok [i32:5]", str(trap), trap))
+    (tmp_path / "rt.toml").write_text('[[divergence]]\ntest = "x"\nreason = "r"\nop = "read"\ncode = "i32"\n'
+                                      'expected = "ok"\ngot = "ok"\n', encoding="utf-8")
+    try:
+        divergences.load(tmp_path)
+    except divergences.BadDivergenceFile as exc:
+        assert 'code goes with op = "call"' in str(exc)
+    else:
+        raise AssertionError("a code pin on a read loaded")
