@@ -282,12 +282,13 @@ def _grown_to(process: DriverProcess, targets: list[int], out: Features) -> int 
             out.capacity_wrong = (f"grow towards {target} pages answered {outcome}, not the size "
                                   f"before it ({size}) or -1")
             out.capacity_script = script
-            return None
+            return size
     (pages,) = result.outcomes[-2].value
     host = result.outcomes[-1].value
     if int(pages.bits) != size or host != size * PAGE_SIZE:
         out.capacity_wrong = (f"after grows to {size} pages, memory.size answered {int(pages.bits)} "
                               f"and the host's size {host} bytes")
         out.capacity_script = script
-        return None
+    # (where the answers disagree, the size the grows reached still stands: the properties at
+    # that size then run and fail, rather than being skipped for a memory they think smaller)
     return size
