@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import atomic
+
 BAD = ("fail", "crash", "timeout")
 _RANK = {"skip": 0, "pass": 1, "known-divergence": 2, "timeout": 3, "crash": 4, "fail": 5}
 
@@ -60,7 +62,7 @@ def save(path: Path, report: dict[str, Any]) -> None:
         "versions": {r["id"]: r.get("version", "?") for r in report.get("runtimes", [])},
         "outcomes": outcomes_of(report.get("results", [])),
     }
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic.write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -71,11 +73,32 @@ def load(path: Path) -> dict[str, Any]:
         raise BaselineError(f"no baseline at {path}{hint}")
     try:
         doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(doc.get("outcomes"), dict):
-            raise ValueError("no 'outcomes' table")
-    except ValueError as exc:
+        _check_types(doc)
+    except (OSError, ValueError) as exc:
         raise BaselineError(f"baseline {path} is not readable: {exc}") from None
     return doc
+
+
+def _check_types(doc: Any) -> None:
+    """A baseline is an object whose ``outcomes`` map runtime -> property -> outcome, all strings."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"not a JSON object but {type(doc).__name__}")
+    outcomes = doc.get("outcomes")
+    if not isinstance(outcomes, dict):
+        raise ValueError("no 'outcomes' table")
+    for runtime, props in outcomes.items():
+        if not isinstance(props, dict):
+            raise ValueError(f"outcomes of {runtime!r} are {type(props).__name__}, not a table")
+        for prop, outcome in props.items():
+            if not isinstance(outcome, str):
+                raise ValueError(f"outcome of {runtime!r} {prop!r} is {outcome!r}, not a string")
+    for key in ("versions",):
+        value = doc.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError(f"{key!r} must be a table of strings")
+    for key in ("saved", "profile", "command"):
+        if not isinstance(doc.get(key, ""), str):
+            raise ValueError(f"{key!r} must be a string")
 
 
 @dataclass(frozen=True, slots=True)

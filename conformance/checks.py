@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from conformance import atomic
 from conformance.divergences import Divergence, Seen, function_text, pinned
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
@@ -212,8 +213,10 @@ def save_counterexample(runtime: WasmRuntime, payload: dict[str, Any]) -> Path |
     case = runtime.current_case()
     name = payload["property"] + (f"[{case}]" if case else "")
     path = runtime.counterexample_dir / f"{_slug(name)}--{_slug(runtime.id)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    try:
+        atomic.write_text(path, json.dumps(payload, indent=2) + "\n")
+    except OSError:  # the failure is still reported in full; the report's write says what broke
+        return None
     return path
 
 

@@ -10,9 +10,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
+from conformance.cguest import default_cache_dir
 from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
+from conformance.guest_modules import GUEST_DIR
 from conformance.model import GUEST_MODELS, Checker, Verdict, check, check_against
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
 from conformance.script import Outcome, Script, ScriptError, describe_op
@@ -29,7 +32,10 @@ def _specs(args: argparse.Namespace) -> list[RuntimeSpec]:
 def replay(args: argparse.Namespace) -> int:
     try:
         doc = json.loads(Path(args.script).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            raise ScriptError(f"a JSON object was expected, got {type(doc).__name__}")
         script = Script.from_json(doc.get("script", doc))
+        _check_replayable(script, doc)
     except (OSError, ValueError, ScriptError) as exc:
         print(f"error: cannot read a script from {args.script}: {exc}", file=sys.stderr)
         return 2
@@ -77,6 +83,34 @@ def replay(args: argparse.Namespace) -> int:
             print("  agrees with the model" + (f" (chose: {'; '.join(verdict.choices)})"
                                                if verdict.choices else ""))
     return 1 if differs else 0
+
+
+def _check_replayable(script: Script, doc: dict[str, Any]) -> None:
+    """A saved script is data: it names a guest this suite knows, and reads no file but a guest's.
+
+    Its module is its own text (``wat``), a committed guest of guest-modules/, or a compiled
+    guest in the compile cache; a ``module`` path anywhere else is refused, so that replaying a
+    file from elsewhere cannot make the host read arbitrary files.
+    """
+    for key in ("property", "runtime"):
+        if not isinstance(doc.get(key, ""), str):
+            raise ScriptError(f"{key} must be a string")
+    if "capacity" in doc and (isinstance(doc["capacity"], bool) or not isinstance(doc["capacity"], int)
+                              or doc["capacity"] < 0):
+        raise ScriptError(f"capacity must be a number of pages, got {doc['capacity']!r}")
+    apis = doc.get("absent_apis", [])
+    if not isinstance(apis, list) or not all(isinstance(a, str) for a in apis):
+        raise ScriptError("absent_apis must be a list of strings")
+    if script.module:
+        path = Path(script.module).resolve()
+        roots = (GUEST_DIR.resolve(), default_cache_dir().resolve())
+        if path.suffix != ".wasm" or not any(path.is_relative_to(root) for root in roots):
+            raise ScriptError(f"module {script.module!r} is neither in guest-modules nor in the compile "
+                              f"cache ({roots[1]})")
+    elif not script.wat and script.guest not in GUEST_MODELS \
+            and not (GUEST_DIR / f"{script.guest}.wasm").is_file():
+        raise ScriptError(f"unknown guest {script.guest!r}: not in guest-modules, not a family the "
+                          "model knows, and the script carries no module")
 
 
 def _expected(script: Script, outcomes: tuple[Outcome, ...],

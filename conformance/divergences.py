@@ -211,15 +211,24 @@ def load(directory: Path) -> dict[str, list[Divergence]]:
     """Every ``<runtime>.toml`` in ``directory``, by runtime id."""
     out: dict[str, list[Divergence]] = {}
     if not directory.is_dir():
-        return out
+        raise BadDivergenceFile(f"{directory} is not a directory" if directory.exists()
+                                else f"no directory {directory}")
     for path in sorted(directory.glob("*.toml")):
         runtime = path.stem
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
             raise BadDivergenceFile(f"{path.name}: {exc}") from None
+        unknown = sorted(set(doc) - {"divergence"})
+        if unknown:
+            raise BadDivergenceFile(f"{path.name}: unknown table or key {unknown[0]!r}; entries are "
+                                    "[[divergence]] tables")
         entries = doc.get("divergence", [])
+        if not isinstance(entries, list):
+            raise BadDivergenceFile(f"{path.name}: 'divergence' must be an array of [[divergence]] tables")
         for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise BadDivergenceFile(f"{path.name}: entry {i + 1} is not a table")
             test, reason = entry.get("test"), entry.get("reason")
             if not isinstance(test, str) or not test or not isinstance(reason, str) or not reason:
                 raise BadDivergenceFile(f"{path.name}: entry {i + 1} needs a test and a reason")

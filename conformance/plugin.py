@@ -7,7 +7,9 @@ turns failures listed as known divergences into expected ones, and writes
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import shlex
 import time
@@ -19,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance import baseline, divergences, parallel
+from conformance import atomic, baseline, divergences, parallel
 from conformance.checks import (
     REFERENCE,
     ConformanceFailure,
@@ -89,6 +91,8 @@ class _State:
     """(property, runtime) -> examples Hypothesis ran (all parametrisations), shrinking aside"""
     baseline: tuple[str, dict[str, Any]] | None = None
     """the baseline this run is compared with: (name, its contents)"""
+    write_errors: list[str] = field(default_factory=list)
+    """a report or baseline that could not be written: one line each at the end, and exit 1"""
 
     def run_on_reference(self, script: Script) -> ScriptResult:
         if self.reference is None:
@@ -164,6 +168,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except divergences.BadDivergenceFile as exc:
         raise pytest.UsageError(f"known divergences: {exc}") from None
     report_dir = config.getoption("wasm_report_dir") or Path.cwd() / "reports" / "latest"
+    _check_inputs(config, report_dir)
     report = Report(profile=profile, command=shlex.join(["pytest", *config.invocation_params.args]))
     for spec in specs:
         report.runtimes[spec.id] = RuntimeRecord(spec.id, description=spec.description,
@@ -186,6 +191,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "wasm_thorough: runs only in the thorough profile (it may really allocate GiBs)")
     config.addinivalue_line(  # pytest-xdist's own, set on every runtime's tests (harmless without it)
         "markers", "xdist_group(name): tests that pytest-xdist's --dist loadgroup keeps on one worker")
+
+
+def _check_inputs(config: pytest.Config, report_dir: Path) -> None:
+    """Options that would only fail after every test ran stop the run now, in one line."""
+    timeout = config.getoption("wasm_script_timeout")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise pytest.UsageError(f"--wasm-script-timeout must be a positive number of seconds, got {timeout}")
+    why = atomic.cannot_write(report_dir)
+    if why:
+        raise pytest.UsageError(f"cannot write the report in {report_dir}: {why} (see --wasm-report-dir)")
+    save_as = config.getoption("wasm_save_baseline")
+    if save_as:
+        path = baseline.baseline_path(save_as, report_dir)
+        why = atomic.cannot_write(path.parent)
+        if not why and path.exists() and not os.access(path, os.W_OK):
+            why = "the file is read-only"
+        if why:
+            raise pytest.UsageError(f"--wasm-save-baseline: cannot write {path}: {why}")
 
 
 def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, DriverProcess]:
@@ -580,7 +603,7 @@ def _divergence_result(prop: str, runtime: str, seconds: float, seen: list[Obser
         return Result(prop, runtime, "known-divergence", seconds, message=first.message, reason=reason,
                       pin=pin)
     if failure.counterexample is not None:  # later examples overwrote it: keep the one shown
-        failure.counterexample.write_text(json.dumps(failure.saved, indent=2) + "\n", encoding="utf-8")
+        _rewrite(failure.counterexample, failure.saved)
     return Result(
         prop, runtime, "known-divergence", seconds, message="\n\n".join(o.message for o in seen),
         reason=reason,
@@ -617,13 +640,19 @@ def _failure_result(prop: str, runtime: str, seconds: float, exc: BaseException 
     if failure.counterexample is not None:
         # Hypothesis may have run other failing scripts after this one (a second
         # explicit example, shrinking): the file holds the failure reported here.
-        failure.counterexample.write_text(json.dumps(failure.saved, indent=2) + "\n", encoding="utf-8")
+        _rewrite(failure.counterexample, failure.saved)
     return Result(
         prop, runtime, failure.kind, seconds, message=str(failure),
         script=failure.script.to_json(),
         counterexample=str(failure.counterexample) if failure.counterexample else None,
         replay=failure.replay, expected=failure.expected or None, got=failure.got or None,
     )
+
+
+def _rewrite(path: Path, saved: dict[str, Any]) -> None:
+    """Put back the counterexample a result shows, whole (a failed write leaves the file as it was)."""
+    with contextlib.suppress(OSError):  # the report's own write says what broke
+        atomic.write_text(path, json.dumps(saved, indent=2) + "\n")
 
 
 def _find_conformance_failure(exc: BaseException | None) -> ConformanceFailure | None:
@@ -681,7 +710,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 f"profile's examples per property (at least {SLOW_FLOOR}).")
         state.report.rules.append("An example that shows a runtime's known divergence exactly as its entry "
                                   "pins it ends there, counted as run; any other failure fails.")
-        state.report.write(state.report_dir)
+        try:
+            state.report.write(state.report_dir)
+        except OSError as exc:  # the previous report stays whole (atomic writes)
+            _write_failed(session, state, f"cannot write the report in {state.report_dir}: "
+                                          f"{atomic.describe(exc)}")
 
 
 def _unseen_divergences(state: _State) -> list[str]:
@@ -793,8 +826,19 @@ def _baselines(session: pytest.Session, state: _State) -> None:
     save_as = session.config.getoption("wasm_save_baseline")
     if save_as:
         path = baseline.baseline_path(save_as, state.report_dir)
-        baseline.save(path, state.report.to_json())
-        state.report.saved_baseline = str(path)
+        try:
+            baseline.save(path, state.report.to_json())
+        except OSError as exc:
+            _write_failed(session, state,
+                          f"--wasm-save-baseline: cannot write {path}: {atomic.describe(exc)}")
+        else:
+            state.report.saved_baseline = str(path)
+
+
+def _write_failed(session: pytest.Session, state: _State, line: str) -> None:
+    state.write_errors.append(line)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -818,4 +862,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if state.report.saved_baseline:
         tr.write_line(f"baseline saved: {state.report.saved_baseline}")
     tr.write_line(f"wall time: {time.time() - state.report.started:.1f} s (profile {state.profile})")
-    tr.write_line(f"report: {state.report_dir / 'report.md'}")
+    for line in state.write_errors:
+        tr.write_line(f"error: {line}", red=True)
+    if not any(line.startswith("cannot write the report") for line in state.write_errors):
+        tr.write_line(f"report: {state.report_dir / 'report.md'}")

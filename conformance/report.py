@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from conformance import html_report
+from conformance import atomic, html_report
 from conformance.baseline import Comparison
 from conformance.guests import all_guests
 
@@ -200,13 +200,15 @@ class Report:
         directory.mkdir(parents=True, exist_ok=True)
         json_path, md_path = directory / "report.json", directory / "report.md"
         data = self.to_json()
-        json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         text = self.markdown()
         if (directory / "bench.json").is_file() and (directory / "bench.md").is_file():  # conformance.bench
             text += "\n" + (directory / "bench.md").read_text(encoding="utf-8")
-        md_path.write_text(text, encoding="utf-8")
+        page = html_report.render(data)
+        # each written whole (temp file, then os.replace): a failed write leaves the previous one
+        atomic.write_text(json_path, json.dumps(data, indent=2) + "\n")
+        atomic.write_text(md_path, text)
         # report.html beside them: the same data, one self-contained page (conformance/html_report.py)
-        (directory / "report.html").write_text(html_report.render(data), encoding="utf-8")
+        atomic.write_text(directory / "report.html", page)
         return json_path, md_path
 
     # -- markdown ---------------------------------------------------------------

@@ -72,14 +72,15 @@ def _python(runtime: str, script: str, *args: str, description: str, needs: str,
 
 
 def _wasmer_python() -> tuple[str, str]:
-    """The CPython 3.10 that has wasmer: $WASM_CONFORMANCE_WASMER_PYTHON, ./.venv-wasmer, python3.10."""
+    """The CPython 3.10 that has wasmer: $WASM_CONFORMANCE_WASMER_PYTHON, the project's .venv-wasmer
+    (beside the package: the setup's own; never one in whatever directory the run starts from),
+    python3.10 on PATH."""
     given = os.environ.get("WASM_CONFORMANCE_WASMER_PYTHON")
     if given:
         return given, ""
-    for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        venv = root / ".venv-wasmer" / "bin" / "python"
-        if venv.exists():
-            return str(venv), ""
+    venv = Path(__file__).resolve().parents[1] / ".venv-wasmer" / "bin" / "python"
+    if venv.exists():
+        return str(venv), ""
     found = shutil.which("python3.10")
     if found:
         return found, ""
@@ -205,7 +206,12 @@ def parse_custom(text: str) -> RuntimeSpec:
         raise UnknownRuntime(f"--wasm-driver wants ID=COMMAND, got {text!r}")
     if runtime in BUILTIN:
         raise UnknownRuntime(f"--wasm-driver: {runtime!r} is a built-in runtime id; pick another")
-    return RuntimeSpec(runtime, tuple(shlex.split(command)), "custom driver", "its command")
+    try:
+        argv = tuple(shlex.split(command))
+    except ValueError as exc:  # unbalanced quotes
+        raise UnknownRuntime(f"--wasm-driver {runtime}: cannot split its command {command!r}: {exc}"
+                             ) from None
+    return RuntimeSpec(runtime, argv, "custom driver", "its command")
 
 
 def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec]:
@@ -220,6 +226,9 @@ def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec
     if not names:
         names = os.environ.get(ENV_RUNTIMES, "") or "all"
     wanted = [n.strip() for n in names.split(",") if n.strip()]
+    if not wanted:
+        raise UnknownRuntime(f"the runtime list {names!r} names no runtime; valid runtimes: "
+                             f"{', '.join(known)} (or all)")
     chosen: list[RuntimeSpec] = []
     unknown: list[str] = []
     for item in wanted:

@@ -188,13 +188,35 @@ def op_from_json(obj: Mapping[str, Any]) -> Op:
             if f.default is not MISSING:
                 continue
             raise ScriptError(f"{cls.op}: missing field {name!r}")
-        value = obj[name]
-        if name == "data":
-            value = bytes.fromhex(value)
-        elif name == "args":
-            value = tuple(Value.from_json(v) for v in value)
-        kwargs[name] = value
+        kwargs[name] = _field(cls.op, name, obj[name])
     return cls(**kwargs)
+
+
+_U64 = 1 << 64
+
+
+def _field(op: str, name: str, value: Any) -> Any:
+    """One field of an operation read from JSON, its type and range checked."""
+    if name in ("addr", "length", "delta"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScriptError(f"{op}: {name} must be an integer, got {value!r}")
+        if not 0 <= value < _U64:
+            raise ScriptError(f"{op}: {name} {value} is out of range (0 to 2**64 - 1)")
+        return value
+    if name == "data":
+        if not isinstance(value, str):
+            raise ScriptError(f"{op}: data must be a hex string, got {type(value).__name__}")
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise ScriptError(f"{op}: data is not hex: {value[:40]!r}") from None
+    if name == "args":
+        if not isinstance(value, list):
+            raise ScriptError(f"{op}: args must be a list, got {type(value).__name__}")
+        return tuple(Value.from_json(v) for v in value)
+    if not isinstance(value, str):  # func, view
+        raise ScriptError(f"{op}: {name} must be a string, got {value!r}")
+    return value
 
 
 def describe_op(op: Op) -> str:
@@ -265,9 +287,20 @@ class Script:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Script:
+        if not isinstance(obj, Mapping):
+            raise ScriptError(f"not a script: a JSON object was expected, got {type(obj).__name__}")
+        for key in ("guest", "note", "module", "wat"):
+            if not isinstance(obj.get(key, ""), str):
+                raise ScriptError(f"not a script: {key} must be a string, got {obj[key]!r}")
+        guest = obj.get("guest", "")
+        if not guest or any(c in guest for c in "/\\\0") or guest.startswith("."):
+            raise ScriptError(f"not a script: guest must be a guest's name, got {guest!r}")
+        ops = obj.get("ops")
+        if not isinstance(ops, list) or not all(isinstance(o, Mapping) for o in ops):
+            raise ScriptError("not a script: ops must be a list of operations")
         try:
-            return cls(str(obj["guest"]), tuple(op_from_json(o) for o in obj["ops"]),
-                       str(obj.get("note", "")), str(obj.get("module", "")), str(obj.get("wat", "")))
+            return cls(guest, tuple(op_from_json(o) for o in ops),
+                       obj.get("note", ""), obj.get("module", ""), obj.get("wat", ""))
         except (KeyError, TypeError) as exc:
             raise ScriptError(f"not a script: {exc}") from exc
 

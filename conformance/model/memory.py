@@ -149,7 +149,7 @@ class Memory:
         return cap if self.maximum is None else min(self.maximum, cap)
 
     def in_bounds(self, addr: int, length: int) -> bool:
-        return 0 <= addr and addr + length <= len(self.data)
+        return 0 <= addr and 0 <= length and addr + length <= len(self.data)
 
     def grow(self, delta: int) -> int | None:
         """memory.grow: the old size in pages, or None past the limit."""
