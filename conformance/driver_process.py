@@ -8,20 +8,36 @@ script and the run goes on.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import IO, Any, NoReturn
 
 from conformance.guests import Guest, module_of
 from conformance.runtimes import RuntimeSpec
-from conformance.script import Call, Op, Outcome, Read, Script, ScriptError, ScriptResult, ViewRead
+from conformance.script import (
+    Call,
+    Grow,
+    Op,
+    Outcome,
+    Read,
+    Script,
+    ScriptError,
+    ScriptResult,
+    Size,
+    View,
+    ViewLength,
+    ViewRead,
+)
 
 START_TIMEOUT = 60.0
 SCRIPT_TIMEOUT = 60.0
@@ -51,6 +67,146 @@ def memory_of(pid: int) -> tuple[int, int]:
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+REPLY_LIMIT = 64 << 20
+"""A reply may be this long without its newline, plus twice the bytes the script reads (hex);
+past that the driver is killed and the script is a ``crash`` (pytest's memory stays bounded)."""
+HELLO_LIMIT = 1 << 20
+STREAK_LIMIT = 3
+"""A runtime that crashes or times out this many scripts in a row in one property runs no more
+scripts of that property: each later one is answered with the same kind at once, "not run"."""
+
+
+# -- no orphans ---------------------------------------------------------------------------------
+#
+# Each driver starts in a session (so a process group) of its own, and every way out of the
+# harness kills that group: close(), kill_all_drivers() at exit and from the SIGTERM/SIGHUP
+# handlers, and on Linux the kernel itself (PR_SET_PDEATHSIG: the driver gets SIGKILL when the
+# pytest process dies, even by SIGKILL). Descendants that left the group (setsid()) are found
+# through /proc/<pid>/task/*/children and killed too, as long as their parent is still alive
+# when the driver is killed. Not covered: a descendant whose parent has already exited (it was
+# reparented to init or a subreaper, and nothing links it to the driver any more), a descendant
+# of a driver whose harness died by SIGKILL (only the driver itself gets PDEATHSIG), and
+# platforms without /proc (the group alone is killed).
+
+_LIVE: dict[int, subprocess.Popen[bytes]] = {}
+"""every driver process started and not yet killed or closed, by pid (held here even where its
+DriverProcess was dropped without close())"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as f:
+                found += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` that /proc can still link to it, parents first."""
+    seen: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            if child not in seen:
+                seen.append(child)
+                todo.append(child)
+    return seen
+
+
+def _started(pid: int) -> str:
+    """The start time of process ``pid`` (field 22 of /proc/<pid>/stat), "" where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL process ``pid``, its process group (if it leads one) and every descendant /proc
+    can find. The tree is stopped first, so nothing forks while it is being walked."""
+    stopped: set[int] = set()
+    for _ in range(4):
+        found = [p for p in [pid, *descendants(pid)] if p not in stopped]
+        if not found:
+            break
+        for p in found:
+            try:
+                os.kill(p, signal.SIGSTOP)
+            except OSError:
+                pass
+            stopped.add(p)
+    for p in stopped:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def kill_all_drivers() -> None:
+    """Kill every driver process this process started, with its group and descendants, at once
+    (no shutdown request, no waiting for them to exit). Safe from a signal handler and at exit;
+    each DriverProcess stays usable (its next script starts a new driver)."""
+    for proc in list(_LIVE.values()):
+        if proc.returncode is None:
+            kill_tree(proc.pid)
+
+
+atexit.register(kill_all_drivers)
+
+_HANDLED: set[int] = set()
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    kill_all_drivers()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)  # what the signal would have done without us
+
+
+def install_signal_handlers() -> None:
+    """For SIGTERM and SIGHUP, where no handler is installed: kill every driver, then die of the
+    signal as before. Only from the main thread (elsewhere Python refuses handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None or sig in _HANDLED:
+            continue
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _on_signal)
+            _HANDLED.add(sig)
+
+
+def _death_signal() -> Callable[[], None] | None:
+    """A preexec_fn that asks Linux to SIGKILL the child when its parent dies (the ctypes call
+    is looked up here, in the parent: only the call itself runs between fork and exec)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the prctl: die now
+            os._exit(1)
+
+    return preexec
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -113,6 +269,37 @@ def _outcome(obj: Any, op: Op) -> Outcome:
     return Outcome.from_json(obj, op)
 
 
+_REASONED = ("trap", "error")
+
+
+def _checked(obj: Any, op: Op) -> dict[str, Any]:
+    """One outcome as the protocol has it, or a ScriptError saying how it is not: an object with
+    exactly one of ok, trap, error; a trap or error a string (and its message one); an ok value
+    of the operation's type."""
+    if not isinstance(obj, dict):
+        raise ScriptError(f"{op.op}: the outcome is a JSON {type(obj).__name__}, not an object: {obj!r:.80}")
+    kinds = [k for k in ("ok", *_REASONED) if k in obj]
+    if len(kinds) != 1:
+        raise ScriptError(f"{op.op}: an outcome has exactly one of ok, trap, error: {obj!r:.80}")
+    (kind,) = kinds
+    if kind != "ok":
+        if not isinstance(obj[kind], str) or not isinstance(obj.get("message", ""), str):
+            raise ScriptError(f"{op.op}: {kind} and its message are strings: {obj!r:.80}")
+        return obj
+    value = obj["ok"]
+    if isinstance(op, Read | ViewRead):
+        good = isinstance(value, str)
+    elif isinstance(op, Call):
+        good = isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    elif isinstance(op, Grow | Size | View | ViewLength):
+        good = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        good = value is None
+    if not good:
+        raise ScriptError(f"{op.op}: ok value of the wrong type: {value!r:.80}")
+    return obj
+
+
 class RuntimeUnavailable(Exception):
     """The runtime cannot run here; the message says why, in one line."""
 
@@ -126,6 +313,14 @@ class Hello:
 
 class DriverProcess:
     """A running driver for one runtime."""
+
+    _test = 0
+    """bumped by new_test(): each instance's streak of crashes and timeouts ends there"""
+
+    @classmethod
+    def new_test(cls) -> None:
+        """A new property begins: every runtime's streak of crashes and timeouts starts over."""
+        cls._test += 1
 
     def __init__(self, spec: RuntimeSpec, *, script_timeout: float = SCRIPT_TIMEOUT) -> None:
         self.spec = spec
@@ -150,6 +345,9 @@ class DriverProcess:
         self._buffer = b""
         self._next_id = 0
         self._stderr: IO[bytes] | None = None
+        self._limit = REPLY_LIMIT
+        self._overflow = 0
+        self._streak: tuple[int, int, str] = (0, 0, "")  # (test, how many in a row, kind)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -164,12 +362,25 @@ class DriverProcess:
         if self.proc is None:
             self._spawn()
         assert self.proc is not None
-        line = self._readline(time.monotonic() + START_TIMEOUT)
+        wait = self.hello_timeout
+        self._limit = HELLO_LIMIT
+        line = self._readline(time.monotonic() + wait)
         if line is None:
+            if self._overflow:
+                why = f"driver sent {self._overflow} bytes without a newline and no hello"
+            elif self._eof and self.proc.poll() is None:
+                why = "driver closed its stdout without a hello (it was still running; killed)"
+            elif self._eof or self.proc.poll() is not None:
+                try:
+                    code = self.proc.wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    code = None
+                why = f"driver exited with status {code} before its hello"
+            else:
+                why = f"driver gave no hello in {wait:.0f}s"
             self._kill()
             tail = self._stderr_tail()
-            self._give_up(f"driver gave no hello in {START_TIMEOUT:.0f}s or exited"
-                          + (f": {tail}" if tail else ""))
+            self._give_up(why + (f": {tail}" if tail else ""))
         try:
             hello = json.loads(line)
             assert isinstance(hello, dict)
@@ -182,8 +393,12 @@ class DriverProcess:
         if hello.get("protocol") != 1:
             self._kill()
             self._give_up(f"driver speaks protocol {hello.get('protocol')!r}, not 1")
+        info = hello.get("info", {})
+        if not isinstance(info, dict):
+            self._kill()
+            self._give_up(f"driver's hello has an info that is not an object: {info!r:.120}")
         self.hello = Hello(str(hello.get("runtime", self.spec.id)), str(hello.get("version", "?")),
-                           dict(hello.get("info") or {}))
+                           dict(info))
         self.ever_started = True
         # the driver's own pid (a launcher script may stand between it and proc.pid)
         self._pid = hello["pid"] if isinstance(hello.get("pid"), int) else self.proc.pid
@@ -195,6 +410,12 @@ class DriverProcess:
         self._start_rss = self._rss()
         return self.hello
 
+    @property
+    def hello_timeout(self) -> float:
+        """How long a starting driver may take to say hello: the script timeout, at least 10 s
+        (an engine's start-up is not a script) and at most 60."""
+        return min(START_TIMEOUT, max(10.0, self.script_timeout))
+
     def _spawn(self) -> None:
         self._stderr = tempfile.TemporaryFile()
         env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
@@ -203,8 +424,9 @@ class DriverProcess:
         try:
             self.proc = subprocess.Popen(
                 self.spec.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=self._stderr, env=env, start_new_session=True,
+                stderr=self._stderr, env=env, start_new_session=True, preexec_fn=_death_signal(),
             )
+            _LIVE[self.proc.pid] = self.proc
         except OSError as exc:
             self.proc = None
             self._give_up(f"cannot start driver {self.spec.command[0]!r}: {exc.strerror or exc}")
@@ -219,13 +441,21 @@ class DriverProcess:
             return
         self._note_peak()
         self._forget_pid()
+        left = [(p, _started(p)) for p in descendants(self.proc.pid)]
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(b'{"command":"shutdown"}\n')
             self.proc.stdin.close()
             self.proc.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired, ValueError):
-            self._kill()
+            pass
+        # whatever it leaves behind goes too: its group, and the descendants it had (the same
+        # processes still: a pid is only killed if its start time is the one seen before)
+        self._kill()
+        for pid, began in left:
+            if began and _started(pid) == began:
+                kill_tree(pid)
+        _LIVE.pop(self.proc.pid, None)
         self.proc = None
         if self._stderr is not None:
             self._stderr.close()
@@ -236,14 +466,19 @@ class DriverProcess:
             return
         self._note_peak()
         self._forget_pid()
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.proc.poll() is None:
+            kill_tree(self.proc.pid)
+        else:  # reaped: its pid may be anyone's now, but not its group's while the group lives
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        if self.proc.returncode is not None:
+            _LIVE.pop(self.proc.pid, None)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream is not None:
@@ -258,6 +493,20 @@ class DriverProcess:
 
         ``module`` overrides the guest the script names (for a module of your own).
         """
+        test, streak, kind = self._streak
+        if test == DriverProcess._test and streak >= STREAK_LIMIT:
+            plural = "crashes" if kind == "crash" else "timeouts"
+            return ScriptResult("crash" if kind == "crash" else "timeout",
+                                detail=f"{streak} {plural} in a row in this property: not run")
+        result = self._run(script, module)
+        if result.status in ("crash", "timeout"):
+            self._streak = (DriverProcess._test, (streak if test == DriverProcess._test else 0) + 1,
+                            result.status)
+        elif result.status == "ok":
+            self._streak = (DriverProcess._test, 0, "")
+        return result
+
+    def _run(self, script: Script, module: Guest | None) -> ScriptResult:
         try:
             self.start()
         except RuntimeUnavailable as exc:
@@ -276,12 +525,18 @@ class DriverProcess:
             for piece in request_line(request):
                 self.proc.stdin.write(piece)
             self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             return self._crashed(began)
+        self._limit = REPLY_LIMIT + 2 * sum(op.length for op in script.ops if isinstance(op, Read | ViewRead))
         line = self._readline(began + self.script_timeout)
         elapsed = time.monotonic() - began
         self.busy_seconds += elapsed
         if line is None:
+            if self._overflow:
+                self.crashes += 1
+                self._restart()
+                return ScriptResult("crash", detail=f"reply exceeded {self._limit} bytes without a "
+                                    "newline; driver killed and restarted", seconds=elapsed)
             if self.proc.poll() is not None or self._eof:
                 return self._crashed(began)
             self.timeouts += 1
@@ -289,21 +544,31 @@ class DriverProcess:
             return ScriptResult("timeout", detail=f"no answer in {self.script_timeout:.0f}s; "
                                 "driver killed and restarted", seconds=elapsed)
         try:
-            reply = json.loads(line)
-            if "bad_request" in reply:
-                raise ScriptError(f"driver refused the request: {reply['bad_request']}")
-            if reply.get("id") != self._next_id:
-                raise ScriptError(f"answer to request {reply.get('id')}, expected {self._next_id}")
-            outcomes = tuple(_outcome(o, op)
-                             for o, op in zip(reply["outcomes"], script.ops, strict=False))
-            if len(reply["outcomes"]) != len(script.ops):
-                raise ScriptError(f"{len(reply['outcomes'])} outcomes for {len(script.ops)} operations")
-        except (ValueError, KeyError, TypeError) as exc:
+            outcomes = self._outcomes(json.loads(line), script.ops)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # A driver that answers garbage is as broken as one that crashed.
+            self.crashes += 1
             self._restart()
-            return ScriptResult("crash", detail=f"malformed answer: {exc}", seconds=elapsed)
+            return ScriptResult("crash", detail=f"malformed answer: {exc}; the driver said {line[:200]!r}"
+                                + ("..." if len(line) > 200 else "") + "; driver restarted",
+                                seconds=elapsed)
         self._watch_memory()
         return ScriptResult("ok", outcomes, seconds=elapsed)
+
+    def _outcomes(self, reply: Any, ops: tuple[Op, ...]) -> tuple[Outcome, ...]:
+        """The reply's outcomes, checked against the protocol; ScriptError says what is wrong."""
+        if not isinstance(reply, dict):
+            raise ScriptError(f"the reply is a JSON {type(reply).__name__}, not an object")
+        if "bad_request" in reply:
+            raise ScriptError(f"driver refused the request: {reply['bad_request']}")
+        if reply.get("id") != self._next_id:
+            raise ScriptError(f"answer to request {reply.get('id')!r}, expected {self._next_id}")
+        raw = reply.get("outcomes")
+        if not isinstance(raw, list):
+            raise ScriptError(f"outcomes is {type(raw).__name__}, not a list")
+        if len(raw) != len(ops):
+            raise ScriptError(f"{len(raw)} outcomes for {len(ops)} operations")
+        return tuple(_outcome(_checked(o, op), op) for o, op in zip(raw, ops, strict=True))
 
     def _rss(self) -> int:
         if self._statm is None:
@@ -364,6 +629,7 @@ class DriverProcess:
         except OSError:
             self._crashed(time.monotonic())
             raise ScriptError("the driver died before the request went out") from None
+        self._limit = REPLY_LIMIT
         line = self._readline(time.monotonic() + timeout)
         if line is None:
             detail = self._crashed(time.monotonic()).detail if self._eof else f"no answer in {timeout:.0f}s"
@@ -383,10 +649,12 @@ class DriverProcess:
     def _crashed(self, began: float) -> ScriptResult:
         assert self.proc is not None
         try:
-            code = self.proc.wait(timeout=10)
+            code = self.proc.wait(timeout=1 if self._eof else 10)
         except subprocess.TimeoutExpired:
             code = None
-        if code is not None and code < 0:
+        if code is None:
+            how = "closed its stdout (still running; killed)" if self._eof else "did not exit (killed)"
+        elif code < 0:
             try:
                 how = f"killed by {signal.Signals(-code).name}"
             except ValueError:
@@ -429,9 +697,13 @@ class DriverProcess:
     _eof = False
 
     def _readline(self, deadline: float) -> str | None:
-        """One line from the driver's stdout, or None at EOF or past the deadline."""
+        """One line from the driver's stdout, or None at EOF, past the deadline, once the driver
+        has exited (a descendant may hold its stdout open), or once more than ``self._limit``
+        bytes came without a newline (``self._overflow`` then says how many)."""
         assert self.proc is not None and self.proc.stdout is not None
         self._eof = False
+        self._overflow = 0
+        size = len(self._buffer)
         fd = self.proc.stdout.fileno()
         # Chunks are kept apart until the line is whole, and only the new one is searched: a reply
         # of megabytes of hex arrives in pipe-sized pieces, and joining and rescanning all of
@@ -442,9 +714,14 @@ class DriverProcess:
                 sel.register(fd, selectors.EVENT_READ)
                 while True:
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not sel.select(remaining):
+                    if remaining <= 0:
                         self._buffer = b"".join(parts)
                         return None
+                    if not sel.select(min(remaining, 1.0)):
+                        if self.proc.poll() is not None:
+                            self._buffer = b"".join(parts)
+                            return None
+                        continue
                     chunk = os.read(fd, 1 << 20)
                     if not chunk:
                         self._eof = True
@@ -453,5 +730,10 @@ class DriverProcess:
                     parts.append(chunk)
                     if b"\n" in chunk:
                         break
+                    size += len(chunk)
+                    if size > self._limit:
+                        self._overflow = size
+                        self._buffer = b""
+                        return None
         line, _, self._buffer = b"".join(parts).partition(b"\n")
         return line.decode("utf-8", "replace")

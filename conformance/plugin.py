@@ -30,7 +30,7 @@ from conformance.checks import (
     WasmRuntime,
     ending_examples,
 )
-from conformance.driver_process import DriverProcess, RuntimeUnavailable
+from conformance.driver_process import DriverProcess, RuntimeUnavailable, install_signal_handlers
 from conformance.probes import FEATURES, Features, probe
 from conformance.report import HOST, Report, Result, RuntimeRecord
 from conformance.runtimes import (
@@ -191,6 +191,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "wasm_thorough: runs only in the thorough profile (it may really allocate GiBs)")
     config.addinivalue_line(  # pytest-xdist's own, set on every runtime's tests (harmless without it)
         "markers", "xdist_group(name): tests that pytest-xdist's --dist loadgroup keeps on one worker")
+    install_signal_handlers()  # where none is set yet (xdist workers): kill the drivers, then die of it
 
 
 def _check_inputs(config: pytest.Config, report_dir: Path) -> None:
@@ -398,6 +399,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
     state = item.config.stash[STATE]
     state.current = property_id(item)
+    DriverProcess.new_test()  # a runtime's streak of crashes or timeouts ends with its property
     counts: dict[str, int] = {}
     listening = collector.value
 

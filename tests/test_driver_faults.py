@@ -1,0 +1,253 @@
+"""The harness survives drivers that crash, hang, break the protocol or leave processes behind.
+
+Each fault of ``tests/fault_drivers.py`` runs through ``DriverProcess`` directly, and a few
+through a whole pytest run of one property: the outcome's kind, a bound on the wall time, a
+valid report, and no process of the driver (or its descendants) left afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.driver_process import STREAK_LIMIT, DriverProcess, RuntimeUnavailable, kill_all_drivers
+from conformance.runtimes import RuntimeSpec
+from conformance.script import Read, Script, Size
+
+FAULTS = Path(__file__).with_name("fault_drivers.py")
+SCRIPT = Script.of("bytes", [Read(0, 4), Size()])
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def pids_of(path: Path) -> list[int]:
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def none_left(path: Path, within: float = 3.0) -> list[int]:
+    """The pids listed in ``path`` still alive after ``within`` seconds (a killed process may
+    take a moment to be reaped by its parent)."""
+    end = time.monotonic() + within
+    while True:
+        left = [p for p in pids_of(path) if alive(p)]
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pidfile(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "pids"
+    yield path
+    for pid in pids_of(path):  # never leave one behind, even when a test fails
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def fault(mode: str, pidfile: Path, *args: str, timeout: float = 2.0) -> DriverProcess:
+    spec = RuntimeSpec("fault", (sys.executable, str(FAULTS), mode, *args), env={"FAULT_PIDS": str(pidfile)})
+    return DriverProcess(spec, script_timeout=timeout)
+
+
+SCRIPT_FAULTS = [
+    ("crash", "crash", "exited with status 3"),
+    ("hang", "timeout", "no answer in 2s"),
+    ("garbage", "crash", "this is not JSON"),
+    ("list", "crash", "the reply is a JSON list"),
+    ("string", "crash", "the reply is a JSON str"),
+    ("number", "crash", "the reply is a JSON int"),
+    ("bad-outcomes", "crash", "outcomes is str, not a list"),
+    ("bad-outcome", "crash", "exactly one of ok, trap, error"),
+    ("wrong-type", "crash", "ok value of the wrong type"),
+    ("stream", "crash", "without a newline"),
+    ("ignore-term", "timeout", "no answer in 2s"),
+    ("fork-keep", "crash", "exited with status 3"),
+    ("setsid", "timeout", "no answer in 2s"),
+    ("close-stdout", "crash", "closed its stdout"),
+]
+
+
+@pytest.mark.parametrize(("mode", "status", "says"), SCRIPT_FAULTS, ids=[f[0] for f in SCRIPT_FAULTS])
+def test_a_script_fault_is_a_result_and_leaves_no_process(mode: str, status: str, says: str,
+                                                          pidfile: Path) -> None:
+    driver = fault(mode, pidfile)
+    driver.start()
+    began = time.monotonic()
+    result = driver.run(SCRIPT)
+    assert time.monotonic() - began < 8, result
+    assert (result.status, says in result.detail) == (status, True), result.detail
+    assert driver.proc is not None and driver.proc.pid not in pids_of(pidfile)[:1]  # restarted
+    if mode in ("fork-keep", "setsid"):  # the new one's descendants are there before its hello
+        deadline = time.monotonic() + 5
+        while len(pids_of(pidfile)) < 2 * (2 + (mode == "setsid")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    close_began = time.monotonic()
+    driver.close()
+    assert time.monotonic() - close_began < 8
+    assert none_left(pidfile) == []
+
+
+def test_a_fault_after_good_answers_restarts_the_driver(pidfile: Path) -> None:
+    driver = fault("crash", pidfile, "3")
+    try:
+        assert [driver.run(SCRIPT).status for _ in range(3)] == ["ok", "ok", "crash"]
+        assert driver.run(SCRIPT).status == "ok"  # a new driver: its first request
+        assert driver.restarts == 1 and driver.crashes == 1
+    finally:
+        driver.close()
+    assert none_left(pidfile) == []
+
+
+HELLO_FAULTS = [
+    ("bad-info", "info that is not an object"),
+    ("close-hello", "closed its stdout without a hello"),
+    ("hang-hello", "gave no hello in 10s"),
+]
+
+
+@pytest.mark.parametrize(("mode", "says"), HELLO_FAULTS, ids=[f[0] for f in HELLO_FAULTS])
+def test_a_hello_fault_makes_the_runtime_unavailable(mode: str, says: str, pidfile: Path) -> None:
+    driver = fault(mode, pidfile, timeout=1.0)
+    began = time.monotonic()
+    with pytest.raises(RuntimeUnavailable) as caught:
+        driver.start()
+    assert time.monotonic() - began < 13
+    message = str(caught.value)
+    assert says in message and "\n" not in message, message
+    assert driver.run(SCRIPT).status == "unavailable"
+    driver.close()
+    assert none_left(pidfile) == []
+
+
+@pytest.mark.parametrize(("mode", "status"), [("crash", "crash"), ("hang", "timeout")])
+def test_the_circuit_breaker_stops_a_property_and_the_next_one_runs(mode: str, status: str,
+                                                                     pidfile: Path) -> None:
+    driver = fault(mode, pidfile, timeout=1.0)
+    try:
+        DriverProcess.new_test()
+        results = [driver.run(SCRIPT) for _ in range(STREAK_LIMIT)]
+        assert [r.status for r in results] == [status] * STREAK_LIMIT
+        began = time.monotonic()
+        skipped = [driver.run(SCRIPT) for _ in range(20)]
+        assert time.monotonic() - began < 0.5
+        assert {r.status for r in skipped} == {status}
+        assert all(r.detail.endswith("in a row in this property: not run") for r in skipped)
+        DriverProcess.new_test()
+        again = driver.run(SCRIPT)
+        assert again.status == status and "not run" not in again.detail
+    finally:
+        driver.close()
+    assert none_left(pidfile) == []
+
+
+def test_kill_all_drivers_kills_every_group_and_descendant(pidfile: Path) -> None:
+    drivers = [fault(mode, pidfile) for mode in ("setsid", "fork-keep", "ignore-term")]
+    for driver in drivers:
+        driver.start()
+    deadline = time.monotonic() + 5
+    while len(pids_of(pidfile)) < 3 + 2 + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pids_of(pidfile)) == 6
+    kill_all_drivers()
+    assert none_left(pidfile) == []
+    assert drivers[0].run(SCRIPT).status == "crash"  # the next script sees it dead, and restarts
+    for driver in drivers:
+        driver.close()
+    assert none_left(pidfile) == []
+
+
+def test_a_driver_dies_with_its_harness_even_by_sigkill(tmp_path: Path, pidfile: Path) -> None:
+    harness = tmp_path / "harness.py"
+    harness.write_text(
+        "import sys, time\n"
+        "from conformance.driver_process import DriverProcess\n"
+        "from conformance.runtimes import RuntimeSpec\n"
+        f"spec = RuntimeSpec('fault', (sys.executable, {str(FAULTS)!r}, 'ignore-term'),"
+        f" env={{'FAULT_PIDS': {str(pidfile)!r}}})\n"
+        "DriverProcess(spec).start()\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, str(harness)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parent.parent)
+    assert proc.stdout is not None and proc.stdout.readline() == "started\n"
+    assert [alive(p) for p in pids_of(pidfile)] == [True]
+    proc.kill()
+    proc.wait()
+    assert none_left(pidfile) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_harness_takes_its_drivers_with_it(sig: int, tmp_path: Path, pidfile: Path) -> None:
+    harness = tmp_path / "harness.py"
+    harness.write_text(
+        "import sys, time\n"
+        "from conformance.driver_process import DriverProcess, install_signal_handlers\n"
+        "from conformance.runtimes import RuntimeSpec\n"
+        "install_signal_handlers()\n"
+        f"spec = RuntimeSpec('fault', (sys.executable, {str(FAULTS)!r}, 'setsid'),"
+        f" env={{'FAULT_PIDS': {str(pidfile)!r}}})\n"
+        "DriverProcess(spec).start()\n"
+        "while open(" f"{str(pidfile)!r}" ").read().count(chr(10)) < 3: time.sleep(0.05)\n"
+        "print('started', flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, str(harness)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parent.parent)
+    assert proc.stdout is not None and proc.stdout.readline() == "started\n"
+    proc.send_signal(sig)
+    assert proc.wait(timeout=10) == -sig  # it still dies of the signal
+    assert none_left(pidfile) == []
+
+
+# -- whole runs ---------------------------------------------------------------------------------
+
+
+def pytest_run(tmp_path: Path, mode: str, pidfile: Path) -> tuple[subprocess.CompletedProcess[str], float,
+                                                                   dict[str, Any] | None]:
+    began = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
+         "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}",
+         f"--wasm-driver=x={sys.executable} {FAULTS} {mode}", "--wasm-runtime=x",
+         "--wasm-script-timeout=2", "-k", "test_get_greeting_into_host_buffer"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "FAULT_PIDS": str(pidfile)},
+    )
+    path = tmp_path / "report" / "report.json"
+    return proc, time.monotonic() - began, json.loads(path.read_text()) if path.exists() else None
+
+
+@pytest.mark.parametrize(("mode", "status"), [("crash", "crash"), ("hang", "timeout"),
+                                              ("list", "crash"), ("setsid", "timeout")])
+def test_a_run_survives_the_fault_and_leaves_a_report(mode: str, status: str, tmp_path: Path,
+                                                       pidfile: Path) -> None:
+    proc, seconds, report = pytest_run(tmp_path, mode, pidfile)
+    assert seconds < 120, proc.stdout[-3000:]
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert report is not None, proc.stdout[-3000:]
+    (result,) = [r for r in report["results"] if r["runtime"] == "x"]
+    assert result["outcome"] == status, result
+    assert none_left(pidfile) == [], proc.stdout[-3000:]
