@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="add a runtime whose driver COMMAND starts")
         p.set_defaults(fn=fn)
     args = parser.parse_args(argv)
+    timeout = getattr(args, "timeout", 60.0)
+    if not (timeout > 0 and math.isfinite(timeout)):
+        print(f"error: --timeout must be a positive number of seconds, got {timeout}", file=sys.stderr)
+        return 2
     try:
         return int(args.fn(args))
     except UnknownRuntime as exc:

@@ -231,6 +231,14 @@ def test_the_cli_refuses_runtime_lists_in_one_line(tmp_path: Path, args: tuple[s
     one_line(proc, "error:")
 
 
+@pytest.mark.parametrize("value", ["0", "-3", "nan"])
+def test_a_replay_timeout_that_is_not_positive(tmp_path: Path, value: str) -> None:
+    (tmp_path / "s.json").write_text(json.dumps({"guest": "bytes", "ops": _ops()}), encoding="utf-8")
+    proc = cli(tmp_path, "replay", "s.json", "--runtime", "wasmtime", f"--timeout={value}")
+    assert proc.returncode == 2
+    one_line(proc, "error:", "--timeout", value)
+
+
 def test_operations_and_the_model_refuse_negative_lengths() -> None:
     with pytest.raises(ScriptError, match="length"):
         op_from_json({"op": "view_read", "view": "v", "addr": 0, "length": -1})
