@@ -190,8 +190,11 @@ def install_signal_handlers() -> None:
 
 def _death_signal() -> Callable[[], None] | None:
     """A preexec_fn that asks Linux to SIGKILL the child when its parent dies (the ctypes call
-    is looked up here, in the parent: only the call itself runs between fork and exec)."""
-    if not sys.platform.startswith("linux"):
+    is looked up here, in the parent: only the call itself runs between fork and exec).
+
+    Only from the main thread: the kernel sends the signal when the *thread* that forked the
+    child ends, so a driver started from a worker thread would die with that thread."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
         return None
     try:
         import ctypes

@@ -251,3 +251,19 @@ def test_a_run_survives_the_fault_and_leaves_a_report(mode: str, status: str, tm
     (result,) = [r for r in report["results"] if r["runtime"] == "x"]
     assert result["outcome"] == status, result
     assert none_left(pidfile) == [], proc.stdout[-3000:]
+
+
+def test_a_driver_started_from_a_thread_outlives_the_thread(pidfile: Path) -> None:
+    """PR_SET_PDEATHSIG follows the thread that forked: it is set only from the main thread."""
+    import threading
+
+    driver = fault("crash", pidfile, "99")
+    thread = threading.Thread(target=driver.start)
+    thread.start()
+    thread.join()
+    time.sleep(0.2)
+    try:
+        assert driver.run(SCRIPT).status == "ok" and driver.restarts == 0
+    finally:
+        driver.close()
+    assert none_left(pidfile) == []
