@@ -267,3 +267,31 @@ def test_a_driver_started_from_a_thread_outlives_the_thread(pidfile: Path) -> No
     finally:
         driver.close()
     assert none_left(pidfile) == []
+
+
+@pytest.mark.parametrize(("mode", "sig"), [("setsid", signal.SIGTERM), ("hang", signal.SIGKILL)])
+def test_a_run_stopped_by_a_signal_leaves_no_driver(mode: str, sig: int, tmp_path: Path,
+                                                     pidfile: Path) -> None:
+    """SIGTERM: the drivers and their descendants go (and the run ends); SIGKILL: the kernel
+    kills the driver (its own descendants are not covered, so a mode without any)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
+         "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}",
+         f"--wasm-driver=x={sys.executable} {FAULTS} {mode}", "--wasm-runtime=x",
+         "--wasm-script-timeout=30", "-k", "test_get_greeting_into_host_buffer"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "FAULT_PIDS": str(pidfile)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        want = 3 if mode == "setsid" else 1
+        while len(pids_of(pidfile)) < want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # into the first script
+        assert len(pids_of(pidfile)) >= want
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert none_left(pidfile, within=5) == []
