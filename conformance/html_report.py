@@ -78,6 +78,16 @@ def render(report_json: Mapping[str, Any]) -> str:
 # --- sections ------------------------------------------------------------------------
 
 
+def runtime_status(available: bool, ran: bool, reason: str, incomplete: str) -> str:
+    """A runtime's line in the report: ran, not run (the run never reached it), skipped, or
+    incomplete (its worker died or the run was interrupted while it ran)."""
+    if not available:
+        return f"skipped: {reason}"
+    if incomplete:
+        return f"incomplete: {incomplete}"
+    return "ran" if ran else "not run"
+
+
 def _header(data: Mapping[str, Any]) -> str:
     host = data.get("host") or {}
     seconds = data.get("seconds")
@@ -93,10 +103,19 @@ def _header(data: Mapping[str, Any]) -> str:
     return (
         '<header id="header">\n'
         "<h1>wasm-memory-conformance report</h1>\n"
+        f"{_status(data)}"
         f'<dl class="facts">{rows}</dl>\n'
         f'<p>Command: <code id="command">{_e(str(data.get("command", "")))}</code></p>\n'
         "</header>"
     )
+
+
+def _status(data: Mapping[str, Any]) -> str:
+    """The run's status (complete, interrupted, incomplete) and why, first thing on the page."""
+    status = str(data.get("status") or "complete")
+    reasons = "; ".join(str(r) for r in data.get("status_reasons") or [])
+    return (f'<p id="status" class="status-{_e(status)}"><strong>Status: {_e(status)}</strong>'
+            f'{": " + _e(reasons) if reasons else "."}</p>\n')
 
 
 def _summary(summary: Mapping[str, Mapping[str, int]], columns: list[str]) -> str:
@@ -117,7 +136,8 @@ def _runtimes(runtimes: list[dict[str, Any]]) -> str:
     rows = []
     for rec in runtimes:
         available = rec.get("available", True)
-        status = "ran" if available else f"skipped: {rec.get('reason', '')}"
+        status = ("ran" if available else f"skipped: {rec.get('reason', '')}") if "ran" not in rec \
+            else runtime_status(available, rec["ran"], rec.get("reason", ""), rec.get("incomplete", ""))
         rows.append(
             f'<tr data-runtime="{_e(rec["id"])}" class="{"" if available else "unavailable"}">'
             f'<th scope="row" title="{_e(rec.get("description", ""))}">{_e(rec["id"])}</th>'

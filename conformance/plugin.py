@@ -12,6 +12,8 @@ import json
 import math
 import os
 import shlex
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Generator
@@ -91,6 +93,23 @@ class _State:
     """(property, runtime) -> examples Hypothesis ran (all parametrisations), shrinking aside"""
     baseline: tuple[str, dict[str, Any]] | None = None
     """the baseline this run is compared with: (name, its contents)"""
+    collected: list[str] = field(default_factory=list)
+    """node ids of the tests collected (under xdist: by a worker), to tell what never reported"""
+    reported: set[str] = field(default_factory=set)
+    """node ids of the tests that reported an outcome"""
+    interrupted: str = ""
+    """what interrupted the run (Ctrl-C, SIGTERM, SIGHUP), or empty"""
+    dead_workers: dict[str, str] = field(default_factory=dict)
+    """xdist worker id -> why it died"""
+    worker_runtimes: dict[str, set[str]] = field(default_factory=dict)
+    """xdist worker id -> the runtimes whose results it sent (as they came)"""
+    sent: int = 0
+    """in an xdist worker: how many of its results went to the controller with their test reports"""
+    handlers: dict[int, Any] = field(default_factory=dict)
+    """the signal handlers this plugin replaced (SIGTERM, SIGHUP), to restore at unconfigure"""
+    session: pytest.Session | None = None
+    finishing: bool = False
+    """the report is being written: a signal now no longer interrupts"""
     write_errors: list[str] = field(default_factory=list)
     """a report or baseline that could not be written: one line each at the end, and exit 1"""
 
@@ -191,7 +210,98 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "wasm_thorough: runs only in the thorough profile (it may really allocate GiBs)")
     config.addinivalue_line(  # pytest-xdist's own, set on every runtime's tests (harmless without it)
         "markers", "xdist_group(name): tests that pytest-xdist's --dist loadgroup keeps on one worker")
+    config.pluginmanager.register(_Progress(config.stash[STATE], hasattr(config, "workerinput")),
+                                  "wasm-conformance-progress")
+    if not hasattr(config, "workerinput"):
+        _install_signal_handlers(config.stash[STATE])
     install_signal_handlers()  # where none is set yet (xdist workers): kill the drivers, then die of it
+
+
+def _install_signal_handlers(state: _State) -> None:
+    """SIGTERM and SIGHUP interrupt the run as Ctrl-C does (KeyboardInterrupt), so that the
+    report is still written, marked interrupted; only where no handler is set already. Each
+    (Ctrl-C too) also stops the run after the current test, should that test swallow the raise
+    (a Hypothesis test may report it inside an exception group, as a failure)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is None or signal.getsignal(signum) is not (
+                signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL):
+            continue
+
+        def interrupt(number: int, frame: Any) -> None:
+            if state.finishing:
+                return
+            name = signal.Signals(number).name
+            name += " (Ctrl-C, KeyboardInterrupt)" if number == signal.SIGINT else ""
+            state.interrupted = state.interrupted or name
+            if state.session is not None:  # stops after this test, should the test swallow the raise
+                state.session.shouldstop = f"interrupted by {name}"
+            raise KeyboardInterrupt(name)
+
+        state.handlers[signum] = signal.signal(signum, interrupt)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    for signum, previous in state.handlers.items():
+        signal.signal(signum, previous)
+    state.handlers.clear()
+
+
+def pytest_keyboard_interrupt(excinfo: Any) -> None:
+    """Ctrl-C (or SIGTERM, SIGHUP, turned into it): the drivers go at once, the report says so."""
+    from conformance import driver_process
+
+    kill_all = getattr(driver_process, "kill_all_drivers", None)
+    if callable(kill_all):
+        kill_all()
+
+
+class _Progress:
+    """Which tests reported, of how many collected; an xdist worker's results go to the
+    controller with each test's report, so that it holds them if the worker dies or the run is
+    interrupted before the worker's share arrives at its end (``pytest_testnodedown``)."""
+
+    def __init__(self, state: _State, in_worker: bool) -> None:
+        self.state, self.in_worker = state, in_worker
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.state.session = session
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.state.collected = [item.nodeid for item in session.items]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if len(ids) > len(self.state.collected):
+            self.state.collected = list(ids)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.state
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            state.reported.add(report.nodeid)
+        if self.in_worker:
+            report.wasm_results = [asdict(r) for r in state.report.results[state.sent:]]  # type: ignore[attr-defined]
+            state.sent = len(state.report.results)
+            return
+        streamed = getattr(report, "wasm_results", None)
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        worker = str(getattr(gateway, "id", "?"))
+        runtime = parallel.runtime_in(report.nodeid, [s.id for s in state.specs])
+        if gateway is not None and runtime is not None:  # a worker's test, or the one it died in
+            state.worker_runtimes.setdefault(worker, set()).add(runtime)
+        for raw in streamed or ():
+            result = Result(**raw)
+            state.report.results.append(result)
+            record = state.report.runtimes.get(result.runtime)
+            if record is not None:
+                record.seconds += result.seconds
+                record.ran = record.ran or result.outcome != "skip"
+            state.worker_runtimes.setdefault(worker, set()).add(result.runtime)
 
 
 def _check_inputs(config: pytest.Config, report_dir: Path) -> None:
@@ -288,7 +398,7 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
     except RuntimeUnavailable as exc:
         record.available, record.reason = False, str(exc).split(": ", 1)[-1]
         pytest.skip(str(exc))
-    record.version, record.info = hello.version, hello.info
+    record.version, record.info, record.ran = hello.version, hello.info, True
     if runtime_id not in state.features:
         state.features[runtime_id] = probe(runtime.process, CAPACITY_CAP[state.profile],
                                            virtual_cap=VIRTUAL_CAP[state.profile])
@@ -702,7 +812,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         worker = str(getattr(session.config, "workerinput", {}).get("workerid", "?"))
         workeroutput["wasm_conformance"] = json.dumps(_worker_payload(state, worker))
         return
-    if state.report.results:
+    state.finishing = True
+    _set_status(state, exitstatus)
+    ids = [s.id for s in state.specs]
+    suite = any(parallel.runtime_in(n, ids) for n in state.collected)  # not only the host's tests
+    if state.report.results or (state.report.status != "complete" and suite):
         _baselines(session, state)
         state.report.seed = _seed_of(session.config, state.profile)
         slow = [s.id for s in state.specs if s.slow]
@@ -717,6 +831,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         except OSError as exc:  # the previous report stays whole (atomic writes)
             _write_failed(session, state, f"cannot write the report in {state.report_dir}: "
                                           f"{atomic.describe(exc)}")
+
+
+def _set_status(state: _State, exitstatus: int) -> None:
+    """complete, interrupted or incomplete, and why: what interrupted the run, which workers
+    died (their runtimes' results are partial), how many collected tests never reported."""
+    report = state.report
+    reasons: list[str] = []
+    interrupted = bool(state.interrupted) or exitstatus == pytest.ExitCode.INTERRUPTED
+    if interrupted:
+        reasons.append(f"interrupted by {state.interrupted or 'KeyboardInterrupt (Ctrl-C)'}")
+    ids = [s.id for s in state.specs]
+    unreported = [n for n in state.collected if n not in state.reported]
+    short = {rid for rid in (parallel.runtime_in(n, ids) for n in unreported) if rid is not None}
+    for each in report.runtimes.values():
+        if not each.ran and any(r.runtime == each.id and r.outcome != "skip" for r in report.results):
+            each.ran = True
+    for worker, why in state.dead_workers.items():
+        runtimes = sorted(state.worker_runtimes.get(worker, set()) & short)
+        reasons.append(f"worker {worker} died ({why})" + (
+            f" while running {', '.join(runtimes)}" if runtimes else ""))
+        for rid in runtimes:
+            record = report.runtimes.get(rid)
+            if record is not None and not record.incomplete:
+                left = sum(parallel.runtime_in(n, ids) == rid for n in unreported)
+                record.incomplete = f"worker {worker} died, {left} of its tests never reported"
+    if unreported:
+        reasons.append(f"{len(unreported)} of {len(state.collected)} collected tests never reported")
+        for rid in short:
+            record = report.runtimes.get(rid)
+            if record is not None and record.ran and not record.incomplete and interrupted:
+                record.incomplete = "interrupted"
+    if interrupted:
+        report.status = "interrupted"
+    elif reasons:
+        report.status = "incomplete"
+    report.status_reasons = reasons
 
 
 def _unseen_divergences(state: _State) -> list[str]:
@@ -771,12 +921,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """The controller of an xdist run takes in one worker's share of the report."""
     state = node.config.stash.get(STATE, None)
+    if state is not None and error is not None:  # a worker that died: its results came as it ran
+        gateway = getattr(node, "gateway", None)
+        state.dead_workers[str(getattr(gateway, "id", "?"))] = str(error).strip().splitlines()[-1][:200] \
+            if str(error).strip() else "no reason given"
     raw = getattr(node, "workeroutput", {}).get("wasm_conformance")
     if state is None or raw is None:
         return
     payload = json.loads(raw)
     report = state.report
-    report.results += [Result(**r) for r in payload["results"]]
+    # its results came with each test's report (_Progress), as it ran: not taken again here
     worker = payload.get("worker") or "?"
     for rid in payload["ran"]:  # the runtimes whose tests this worker ran: its records are theirs
         theirs = RuntimeRecord(**payload["runtimes"][rid])
@@ -845,10 +999,12 @@ def _write_failed(session: pytest.Session, state: _State, line: str) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or not state.report.results:
+    if state is None or not (state.report.results or state.report.status != "complete"):
         return
     tr = terminalreporter
     tr.section("wasm conformance")
+    if state.report.status != "complete":
+        tr.write_line(f"status: {state.report.status}: {'; '.join(state.report.status_reasons)}", red=True)
     for runtime, counts in state.report.summary().items():
         record = state.report.runtimes.get(runtime)
         version = f" {record.version}" if record else ""

@@ -71,6 +71,10 @@ class RuntimeRecord:
     probes: dict[str, Any] = field(default_factory=dict)
     workers: list[str] = field(default_factory=list)
     """the pytest-xdist workers that drove it (one in a parallel run; none in a serial one)"""
+    ran: bool = False
+    """its driver started and answered (a runtime the run never reached stays ``not run``)"""
+    incomplete: str = ""
+    """why its results are partial (its worker died, the run was interrupted), or empty"""
 
 
 @dataclass
@@ -91,6 +95,10 @@ class Report:
     comparison: Comparison | None = None
     """this run against a baseline (--wasm-baseline)"""
     saved_baseline: str = ""
+    status: Literal["complete", "interrupted", "incomplete"] = "complete"
+    """whether every collected test reported: ``interrupted`` (Ctrl-C, SIGTERM, SIGHUP) or
+    ``incomplete`` (a worker died, tests never reported), the reasons in ``status_reasons``"""
+    status_reasons: list[str] = field(default_factory=list)
 
     current_case: str = field(default="", repr=False)
     """the case of the test being reported (set by the plugin as each test starts)"""
@@ -106,6 +114,8 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {
             "tool": "wasm-memory-conformance",
+            "status": self.status,
+            "status_reasons": self.status_reasons,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "seconds": round(time.time() - self.started, 3),
             "profile": self.profile,
@@ -224,6 +234,9 @@ class Report:
             f"{data['started']}, profile `{self.profile}`, {data['seconds']:.1f} s in all. "
             f"Command: `{self.command}`",
             "",
+            f"**Status: {self.status}**" + (": " + _cell("; ".join(self.status_reasons))
+                                            if self.status_reasons else "."),
+            "",
             f"Hypothesis seed: {self.seed or 'not recorded'}. Examples each property ran per runtime "
             "(shrinking aside) are under *Examples run*."
             + "".join(f" {rule}" for rule in self.rules),
@@ -234,7 +247,7 @@ class Report:
             "|---|---|---|---:|---:|---:|---:|",
         ]
         for rec in self.runtimes.values():
-            status = "ran" if rec.available else f"skipped: {rec.reason}"
+            status = html_report.runtime_status(rec.available, rec.ran, rec.reason, rec.incomplete)
             lines.append(f"| {rec.id} | {rec.version} | {_cell(status)} | {rec.seconds:.1f} s "
                          f"| {rec.driver_seconds:.1f} s | {rec.scripts} | {rec.restarts} |")
         if any(rec.peak_rss_mib for rec in self.runtimes.values()):
