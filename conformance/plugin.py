@@ -214,6 +214,13 @@ def pytest_configure(config: pytest.Config) -> None:
                                   "wasm-conformance-progress")
     if not hasattr(config, "workerinput"):
         _install_signal_handlers(config.stash[STATE])
+        # pytest-xdist 3.8 (pytest 9.2) replaces a crashed worker, whose runtime's next test kills
+        # the replacement too, and then may wait for good (measured: a quick run of wasm3 and a
+        # runtime whose driver kills its worker lost three workers, then sat with the fourth
+        # idle): unless told otherwise, a crashed worker ends the run, its report incomplete
+        option = config.option
+        if getattr(option, "maxworkerrestart", "") is None and getattr(option, "numprocesses", None):
+            option.maxworkerrestart = "0"
     install_signal_handlers()  # where none is set yet (xdist workers): kill the drivers, then die of it
 
 

@@ -119,3 +119,6 @@ def test_a_dead_worker_ends_the_run_with_an_incomplete_report(tmp_path: Path,
     assert not records["killer"]["ran"]
     assert "**Status: incomplete**" in (tmp_path / "report" / "report.md").read_text()
     assert "status: incomplete" in text
+    # unless told otherwise, the plugin lets no crashed worker be replaced: a replacement would
+    # run the same runtime's next test and die too, and xdist 3.8 then waited for good
+    assert "worker restarting disabled" in text
