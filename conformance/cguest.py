@@ -451,13 +451,18 @@ def compile_guest(
 
     cached = False
     module = b""
-    if wasm_path.is_file() and c_path.is_file():
+    digest_path = cache / f"{key}.sha256"
+    if wasm_path.is_file() and c_path.is_file() and digest_path.is_file():
         module = wasm_path.read_bytes()
         try:
+            # the entry is what this source built: its own source, the module's recorded digest
+            if c_path.read_text() != source or digest_path.read_text().strip() != hashlib.sha256(
+                    module).hexdigest():
+                raise CompileError("a cache entry that is not what this source built")
             exports = _check_module(module, expected)
             cached = True
-        except CompileError:
-            module = b""  # a damaged cache entry: build it again
+        except (CompileError, OSError, UnicodeDecodeError):
+            module = b""  # a damaged or replaced cache entry: build it again
     if not cached:
         with tempfile.TemporaryDirectory(prefix="build-", dir=cache) as tmp:
             Path(tmp, "guest.c").write_text(source)
@@ -474,8 +479,10 @@ def compile_guest(
                 )
             module = Path(tmp, "guest.wasm").read_bytes()
             exports = _check_module(module, expected)
+            Path(tmp, "guest.sha256").write_text(hashlib.sha256(module).hexdigest() + "\n")
             os.replace(Path(tmp, "guest.c"), c_path)
             os.replace(Path(tmp, "guest.wasm"), wasm_path)
+            os.replace(Path(tmp, "guest.sha256"), digest_path)
     return CompiledGuest(
         schema=schema,
         path=wasm_path,

@@ -279,3 +279,19 @@ def test_nan_bits_lost_are_put_where_they_were_lost(driver: DriverProcess, kind:
         assert where == ""
     else:
         assert where == (ARGUMENT_BY_RUNTIME if returned == bits else ARGUMENT_IN_HOST_VALUE)
+
+
+def test_a_negative_address_or_length_is_out_of_range(driver: DriverProcess) -> None:
+    """Never an index from the end (a Python or JavaScript slice of [-8:-4]) nor a raw pointer before
+    memory (wasmtime's view through ctypes died of SIGSEGV): every driver refuses it."""
+    from conformance.script import View, ViewRead, ViewWrite, Write
+
+    ops: list[Op] = [Read(-4, 4), Write(-1, b"\x01"), Read(0, -1), View("v"), ViewRead("v", -8, 4),
+                     ViewWrite("v", -1, b"\x01")]
+    outcomes = run(driver, ops, guest="bytes")[1:]
+    for op, outcome in zip(ops, outcomes, strict=True):
+        if isinstance(op, View):
+            continue
+        if isinstance(op, ViewRead | ViewWrite) and outcome.reason == "unsupported":
+            continue  # a runtime without views
+        assert (outcome.kind, outcome.reason) == ("error", "out-of-range"), (op, said(outcome))

@@ -512,6 +512,19 @@ def test_a_damaged_cache_entry_is_rebuilt(compiler: Compiler, tmp_path: Path) ->
     assert not rebuilt.cached and rebuilt.sha256 == good.sha256
 
 
+def test_a_replaced_cache_entry_is_rebuilt_not_run(compiler: Compiler, tmp_path: Path) -> None:
+    """A cached module replaced by another valid one with the same exports is not trusted on its
+    structure: its digest is checked, and it is built again."""
+    schema = TRICKY[0]
+    good = compile_guest(schema, cache_dir=tmp_path, compiler=compiler)
+    impostor = bytearray(good.path.read_bytes())
+    impostor[-1] ^= 1  # still a module of the same size and exports, different bytes
+    good.path.write_bytes(bytes(impostor))
+    rebuilt = compile_guest(schema, cache_dir=tmp_path, compiler=compiler)
+    assert not rebuilt.cached and rebuilt.sha256 == good.sha256
+    assert rebuilt.path.read_bytes() != bytes(impostor)
+
+
 def test_a_failing_compiler_raises_compile_error(tmp_path: Path) -> None:
     broken = Compiler("false", ("false",), "false 1.0")
     with pytest.raises(CompileError, match="failed on struct char_double"):

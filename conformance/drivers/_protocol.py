@@ -164,6 +164,15 @@ class BufferViews:
         return len(self._kept(name, 0, 0))
 
 
+def _place(op: Dict[str, Any], key: str) -> int:
+    """An address or a length of ``op``: a negative one is outside memory, never a Python index
+    from the end (a memoryview's ``[-8:-4]``) nor a raw pointer before it."""
+    value = int(op[key])
+    if value < 0:
+        raise HostError("out-of-range", f"{key} {value} is negative")
+    return value
+
+
 def _hex(data: bytes) -> str:
     return bytes(data).hex()
 
@@ -206,10 +215,10 @@ class _Session:
             if not self.instantiated:
                 return {"error": "no-instance", "message": "no instance: (instantiate) failed"}
             if kind == "write":
-                d.write(int(op["addr"]), bytes.fromhex(op["data"]))
+                d.write(_place(op, "addr"), bytes.fromhex(op["data"]))
                 return {"ok": None}
             if kind == "read":
-                return {"ok": _hex(d.read(int(op["addr"]), int(op["length"])))}
+                return {"ok": _hex(d.read(_place(op, "addr"), _place(op, "length")))}
             if kind == "call":
                 if self.poisoned:
                     return {"error": "poisoned", "message": self.poisoned}
@@ -228,9 +237,9 @@ class _Session:
             if kind == "view":
                 return {"ok": d.view(str(op["view"]))}
             if kind == "view_read":
-                return {"ok": _hex(d.view_read(str(op["view"]), int(op["addr"]), int(op["length"])))}
+                return {"ok": _hex(d.view_read(str(op["view"]), _place(op, "addr"), _place(op, "length")))}
             if kind == "view_write":
-                d.view_write(str(op["view"]), int(op["addr"]), bytes.fromhex(op["data"]))
+                d.view_write(str(op["view"]), _place(op, "addr"), bytes.fromhex(op["data"]))
                 return {"ok": None}
             if kind == "view_length":
                 return {"ok": d.view_length(str(op["view"]))}

@@ -228,7 +228,7 @@ class WasmtimeDriver(Driver):
         if name not in self.views:
             raise HostError("no-such-view", f"no view named {name!r}")
         ptr, size = self.views[name]
-        if addr + length > size:
+        if addr < 0 or length < 0 or addr + length > size:  # a raw pointer: never outside the view
             raise HostError("out-of-range", f"view {name} is {size} bytes")
         return int(ptr + addr)
 

@@ -415,6 +415,14 @@ function intField(op, name) {
   return v;
 }
 
+// An address or a length: a negative one is outside memory, never an index from the end (which
+// is what slice and set would make of it).
+function placeField(op, name) {
+  var v = intField(op, name);
+  if (v < 0) throw new HostError('out-of-range', name + ' ' + v + ' is negative');
+  return v;
+}
+
 function stringField(op, name) {
   var v = op[name];
   if (typeof v !== 'string') {
@@ -679,7 +687,7 @@ function growMemory(memory, delta) {
 
 var OPERATIONS = {
   write: function (session, op) {
-    var addr = intField(op, 'addr');
+    var addr = placeField(op, 'addr');
     var data = hexToBytes(op.data);
     var memory = session.requireMemory();
     try {
@@ -692,8 +700,8 @@ var OPERATIONS = {
   },
 
   read: function (session, op) {
-    var addr = intField(op, 'addr');
-    var length = intField(op, 'length');
+    var addr = placeField(op, 'addr');
+    var length = placeField(op, 'length');
     // slice clamps at the end of the buffer: a short read is reported short.
     return bytesToHex(new Uint8Array(session.requireMemory().buffer).slice(addr, addr + length));
   },
