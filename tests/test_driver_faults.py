@@ -225,14 +225,14 @@ def test_a_terminated_harness_takes_its_drivers_with_it(sig: int, tmp_path: Path
 # -- whole runs ---------------------------------------------------------------------------------
 
 
-def pytest_run(tmp_path: Path, mode: str, pidfile: Path) -> tuple[subprocess.CompletedProcess[str], float,
-                                                                   dict[str, Any] | None]:
+def pytest_run(tmp_path: Path, mode: str, pidfile: Path, *extra: str,
+               ) -> tuple[subprocess.CompletedProcess[str], float, dict[str, Any] | None]:
     began = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
          "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}",
          f"--wasm-driver=x={sys.executable} {FAULTS} {mode}", "--wasm-runtime=x",
-         "--wasm-script-timeout=2", "-k", "test_get_greeting_into_host_buffer"],
+         "--wasm-script-timeout=2", "-k", "test_get_greeting_into_host_buffer", *extra],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
         env={**os.environ, "FAULT_PIDS": str(pidfile)},
     )
@@ -295,3 +295,21 @@ def test_a_run_stopped_by_a_signal_leaves_no_driver(mode: str, sig: int, tmp_pat
         if proc.poll() is None:
             proc.kill()
     assert none_left(pidfile, within=5) == []
+
+
+@pytest.mark.parametrize(("mode", "status", "says"), SCRIPT_FAULTS, ids=[f[0] for f in SCRIPT_FAULTS])
+def test_a_parallel_run_survives_the_fault_and_leaves_a_report(mode: str, status: str, says: str,
+                                                                tmp_path: Path, pidfile: Path) -> None:
+    """Every script fault in a run under pytest-xdist (-n 2), beside a runtime that works: the
+    fault is its runtime's outcome, the other runtime's result is there, nothing is left over."""
+    pytest.importorskip("xdist")
+    proc, seconds, report = pytest_run(tmp_path, mode, pidfile, "-n", "2", "--dist", "loadgroup",
+                                       "--wasm-runtime=x,wasmtime")
+    assert seconds < 120, proc.stdout[-3000:]
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert report is not None and report["status"] == "complete", proc.stdout[-3000:]
+    outcomes = {r["runtime"]: r for r in report["results"]}
+    assert outcomes["x"]["outcome"] == status, outcomes["x"]
+    assert says in outcomes["x"]["message"], outcomes["x"]["message"][-500:]
+    assert outcomes["wasmtime"]["outcome"] == "pass"
+    assert none_left(pidfile) == [], proc.stdout[-3000:]
