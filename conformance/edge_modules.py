@@ -47,7 +47,7 @@ from typing import Literal
 
 from hypothesis import strategies as st
 
-from conformance.model import numeric
+from conformance.model import numeric, paged
 from conformance.model.numeric import result_type as _result_type
 from conformance.script import ValueType
 
@@ -62,44 +62,11 @@ MASK32 = 0xFFFF_FFFF
 # --- memory instructions ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MemOp:
-    """A load or store instruction: ``i64.load16_s`` accesses 2 bytes, sign-extends to i64."""
-
-    name: str
-    width: int
-    """bytes accessed"""
-    type: ValueType
-    """the value's type on the stack"""
-    signed: bool = False
-    """a narrow load that sign-extends (otherwise it zero-extends)"""
-
-    @property
-    def store(self) -> bool:
-        return ".store" in self.name
-
-    def extend(self, raw: int) -> int:
-        """The loaded value's bits from the ``width`` little-endian bytes read as an unsigned number."""
-        bits = 8 * self.width
-        if self.signed and raw >> (bits - 1):
-            raw -= 1 << bits
-        return raw & ((1 << BITS[self.type]) - 1)
-
-
-def _mem_ops() -> tuple[tuple[MemOp, ...], tuple[MemOp, ...]]:
-    loads = [MemOp("i32.load", 4, "i32"), MemOp("i64.load", 8, "i64"),
-             MemOp("f32.load", 4, "f32"), MemOp("f64.load", 8, "f64")]
-    stores = [MemOp("i32.store", 4, "i32"), MemOp("i64.store", 8, "i64"),
-              MemOp("f32.store", 4, "f32"), MemOp("f64.store", 8, "f64")]
-    for t, narrow in (("i32", (8, 16)), ("i64", (8, 16, 32))):
-        for n in narrow:
-            loads += [MemOp(f"{t}.load{n}_s", n // 8, t, signed=True), MemOp(f"{t}.load{n}_u", n // 8, t)]  # type: ignore[arg-type]
-            stores.append(MemOp(f"{t}.store{n}", n // 8, t))  # type: ignore[arg-type]
-    return tuple(loads), tuple(stores)
-
-
-LOADS, STORES = _mem_ops()
-MEM_OPS = {op.name: op for op in LOADS + STORES}
+# The load and store instructions are the model's own catalogue (conformance/model/paged.py):
+# ``i64.load16_s`` accesses 2 bytes and sign-extends them to i64.
+MemOp = paged.Access
+MEM_OPS = paged.ACCESSES
+LOADS, STORES = paged.LOADS, paged.STORES
 
 
 # --- numeric instructions that consume a value ------------------------------------
