@@ -72,6 +72,8 @@ fault is right. FAULT is one of:
                   host whose BigInt conversion takes only non-negative values would
 - size-wraps:     a guest's size export answers the page count modulo 65536 (0 at 4 GiB), as a
                   16-bit page counter would
+- view-unsupported-grown: taking a view of a memory of more than one page answers "unsupported"
+                  (no view), though the probe's view of one page worked
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -105,7 +107,7 @@ ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
 # feature, a grow refusal believed though the run measured the runtime reaching further.
 VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
-                  "negative-i64-bad-call", "size-wraps")
+                  "negative-i64-bad-call", "size-wraps", "view-unsupported-grown")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
@@ -281,6 +283,11 @@ class FaultyDriver(WasmtimeDriver):
         """What cap-grow-refused or cap-grow-past does to a grow of ``delta`` pages (boundary_faults.py)."""
         mem = self._mem()
         return cap_grow_fault(self.fault, super().size() // 65536, delta, mem.type(self.store).limits.max)
+
+    def view(self, name: str) -> int:
+        if self.fault == "view-unsupported-grown" and self.size() > 65536:
+            raise HostError("unsupported", "faulty: no view of a memory of more than one page")
+        return int(super().view(name))
 
     def grow(self, delta: int) -> int:
         cap = self._cap_grow(delta) if self.fault in ("cap-grow-refused", "cap-grow-past") else ""
