@@ -496,17 +496,19 @@ class DriverProcess:
         not count towards the streak that stops a property, whose other examples must still run."""
         self._streak = (DriverProcess._test, 0, "")
 
-    def run(self, script: Script, module: Guest | None = None) -> ScriptResult:
+    def run(self, script: Script, module: Guest | None = None, *, fresh: bool = False) -> ScriptResult:
         """Run one script; never raises for what the runtime does.
 
-        ``module`` overrides the guest the script names (for a module of your own).
+        ``module`` overrides the guest the script names (for a module of your own). The driver
+        reuses a module it compiled for an earlier script; ``fresh`` asks it to compile the
+        module afresh for this one (``"fresh": true`` in the request, docs/protocol.md).
         """
         test, streak, kind = self._streak
         if test == DriverProcess._test and streak >= STREAK_LIMIT:
             plural = "crashes" if kind == "crash" else "timeouts"
             return ScriptResult("crash" if kind == "crash" else "timeout",
                                 detail=f"{streak} {plural} in a row in this property: not run")
-        result = self._run(script, module)
+        result = self._run(script, module, fresh)
         if result.status in ("crash", "timeout"):
             self._streak = (DriverProcess._test, (streak if test == DriverProcess._test else 0) + 1,
                             result.status)
@@ -514,7 +516,7 @@ class DriverProcess:
             self._streak = (DriverProcess._test, 0, "")
         return result
 
-    def _run(self, script: Script, module: Guest | None) -> ScriptResult:
+    def _run(self, script: Script, module: Guest | None, fresh: bool = False) -> ScriptResult:
         try:
             self.start()
         except RuntimeUnavailable as exc:
@@ -527,7 +529,10 @@ class DriverProcess:
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
         target = module or module_of(script.guest, script.module, script.wat)
-        request = {"id": self._next_id, "module": target.to_wire(), "ops": wire_ops(script.ops)}
+        wire_module: dict[str, Any] = target.to_wire()
+        if fresh:
+            wire_module = {**wire_module, "fresh": True}
+        request = {"id": self._next_id, "module": wire_module, "ops": wire_ops(script.ops)}
         began = time.monotonic()
         try:
             for piece in request_line(request):

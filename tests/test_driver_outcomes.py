@@ -17,7 +17,7 @@ import pytest
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.model import check
 from conformance.runtimes import BUILTIN
-from conformance.script import PAGE_SIZE, Call, Instantiate, Op, Outcome, Read, Script, Value
+from conformance.script import PAGE_SIZE, Call, Instantiate, Op, Outcome, Read, Script, Value, Write
 from conformance.suite.test_endianness import (
     ARGUMENT_BY_RUNTIME,
     ARGUMENT_IN_HOST_VALUE,
@@ -196,6 +196,41 @@ def test_a_function_that_does_not_compile_is_an_invalid_module(driver: DriverPro
     assert said(outcomes[2]) == "error no-such-export"
     assert said(outcomes[3]) == "error invalid-module", outcomes[3]
     assert said(outcomes[5]) == "error invalid-module", outcomes[5]
+
+
+# -- compiled modules reused across scripts -------------------------------------------------
+
+COUNTER = """(module
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\\01")
+  (global $g (mut i32) (i32.const 0))
+  (func (export "bump") (result i32)
+    (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g)))"""
+
+
+def test_a_reused_compiled_module_is_instantiated_afresh(driver: DriverProcess) -> None:
+    """A driver compiles a module once and reuses it in later scripts (docs/protocol.md), but
+    every (instantiate) is a new instance: its globals and memory start as the module says, in
+    the next script, after a second (instantiate), and for a module asked "fresh"."""
+    ops: list[Op] = [Read(0, 1), Call("bump"), Call("bump"), Write(0, b"\xff"), Read(0, 1)]
+    want = [Outcome.ok(), Outcome.ok(b"\x01"), Outcome.ok((i32(1),)), Outcome.ok((i32(2),)), Outcome.ok(),
+            Outcome.ok(b"\xff")]
+    again = list(want)
+    if driver.spec.id == "pywasm":  # a second instance of a ModuleDesc lacks its active data
+        again[1] = Outcome.ok(b"\x00")  # segments (pinned in divergences/pywasm.toml), in one script
+    for fresh in (False, False, True, False):
+        result = driver.run(Script.of("counter", [*ops, Instantiate(), *ops], wat=COUNTER), fresh=fresh)
+        assert result.status == "ok", f"{driver.spec.id}: {result.status} {result.detail}"
+        assert list(result.outcomes) == want + again, (fresh, result.outcomes)
+
+
+def test_an_invalid_module_is_refused_at_every_script(driver: DriverProcess) -> None:
+    """Only a module that compiled is kept: one the runtime refused is refused again."""
+    for _ in range(3):
+        outcomes = run(driver, [Call("ok")], INVALID)
+        if driver.spec.id not in ("wasm3", "pywasm"):
+            assert said(outcomes[0]) == "error invalid-module", outcomes[0]
+            assert said(outcomes[1]) == "error no-instance", outcomes[1]
 
 
 # -- NaN bits through the JavaScript driver ---------------------------------------------------

@@ -12,12 +12,14 @@ that comes back short is returned short.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
 import sys
 import time
 import traceback
+from collections import OrderedDict
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
 PROTOCOL_VERSION = 1
@@ -93,12 +95,18 @@ class Driver:
     def instantiate(self, wasm: bytes, key: str) -> None:
         """Instantiate ``wasm`` afresh.
 
-        ``key`` names the compiled module: it is the same for every (instantiate)
-        of one script and new for each script, so a driver compiles a module once
-        per script and instantiates that compiled module again for a second
-        (instantiate), as an embedder reusing a module would.
+        ``key`` names the compiled module: the module's sha256 (so every script
+        of the same module has the same key, and a driver compiles it once and
+        instantiates that compiled module again, as an embedder reusing a module
+        would), or, for a module the request marks ``"fresh"``, a key of that
+        script's own. Keep compiled modules in a :class:`CompiledModules`; every
+        call must still make a new instance.
         """
         raise NotImplementedError
+
+    def new_script(self) -> None:
+        """A new script begins (its first operation is an ``instantiate``); for a driver whose
+        state per script is more than its instance."""
 
     def write(self, addr: int, data: bytes) -> None:
         raise NotImplementedError
@@ -135,6 +143,38 @@ class Driver:
         """For the bench: a callable that calls ``func`` by the runtime's own API, arguments
         converted once (the default goes through :meth:`call`, translation included)."""
         return lambda: self.call(func, args)
+
+
+COMPILED_MODULES = 32
+"""how many compiled modules a driver keeps, the least recently used dropped first"""
+
+
+class CompiledModules:
+    """A bounded cache of compiled modules by key, least recently used dropped first.
+
+    Only a successful compile goes in: a module the runtime refused is refused
+    again at its next (instantiate).
+    """
+
+    def __init__(self, size: int = COMPILED_MODULES) -> None:
+        self.size = size
+        self.entries: "OrderedDict[str, Any]" = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: str, compiled: Any) -> Any:
+        self.entries[key] = compiled
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return compiled
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
 
 class BufferViews:
@@ -180,25 +220,32 @@ def _hex(data: bytes) -> str:
 class _Session:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
-        self.modules: Dict[str, bytes] = {}
+        self.modules = CompiledModules()  # the modules' bytes, by key
         self.instantiated = False
         self.poisoned = ""
         self.scripts = 0
 
     def module_bytes(self, module: Dict[str, Any]) -> Tuple[bytes, str]:
-        key = str(module.get("sha256") or module["path"])
-        if key not in self.modules:
+        """The module's bytes, and the key its compiled form is kept under: its sha256 (or path,
+        or the sha256 of its hex), the same for every script; with ``"fresh": true``, a key of
+        this script's own, so that it is compiled afresh."""
+        key = module.get("sha256") or module.get("path")
+        key = str(key) if key else hashlib.sha256(str(module["hex"]).encode()).hexdigest()
+        wasm = self.modules.get(key)
+        if wasm is None:
             if "hex" in module:
-                self.modules[key] = bytes.fromhex(module["hex"])
+                wasm = bytes.fromhex(module["hex"])
             else:
                 with open(module["path"], "rb") as f:
-                    self.modules[key] = f.read()
-        return self.modules[key], f"{key}#{self.scripts}"
+                    wasm = f.read()
+            self.modules.put(key, wasm)
+        return wasm, (f"{key}#{self.scripts}" if module.get("fresh") is True else key)
 
     def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         self.scripts += 1
         self.instantiated = False
         self.poisoned = ""
+        self.driver.new_script()
         return [self.run_op(module, op) for op in ops]
 
     def run_op(self, module: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
@@ -369,12 +416,10 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
     d = session.driver
     kind = str(case["kind"])
     size = int(case.get("size", 0))
-    wasm, _ = session.module_bytes(module)
-    fresh = [0]
+    wasm, key = session.module_bytes(module)
 
-    def instantiate() -> None:
-        fresh[0] += 1
-        d.instantiate(wasm, f"bench#{session.scripts}#{fresh[0]}")
+    def instantiate() -> None:  # a new instance of the compiled module, as a script's is
+        d.instantiate(wasm, key)
 
     session.scripts += 1
     instantiate()
@@ -441,7 +486,7 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
         ops = case["ops"]
         depth = str(case.get("depth", "raw"))
         if depth == "raw":
-            steps = [_raw_step(session, d, wasm, op) for op in ops]
+            steps = [_raw_step(d, wasm, key, op) for op in ops]
             return _measure(lambda: [step() for step in steps], target, samples)
         if depth == "session":
             return _measure(lambda: session.run(module, ops), target, samples)
@@ -454,14 +499,11 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
     raise HostError("unsupported", f"unknown bench case kind {kind!r}")
 
 
-def _raw_step(session: "_Session", d: Driver, wasm: bytes, op: Dict[str, Any]) -> Callable[[], Any]:
+def _raw_step(d: Driver, wasm: bytes, key: str, op: Dict[str, Any]) -> Callable[[], Any]:
     """One script operation as a direct call of the driver's host API (no dispatch, hex, JSON)."""
     kind = op["op"]
-    if kind == "instantiate":
-        def inst() -> None:
-            session.scripts += 1  # compiled once per script, as the protocol's path does
-            d.instantiate(wasm, f"raw#{session.scripts}")
-        return inst
+    if kind == "instantiate":  # a new instance of the module compiled once, as the protocol's path
+        return lambda: d.instantiate(wasm, key)
     if kind == "write":
         addr, data = int(op["addr"]), bytes.fromhex(op["data"])
         return lambda: d.write(addr, data)

@@ -8,6 +8,7 @@ error); the driver names the trap from where in pywasm it was raised.
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import struct
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 if TYPE_CHECKING or __package__:
     from ._protocol import (
         BufferViews,
+        CompiledModules,
         Driver,
         HostError,
         Trap,
@@ -30,6 +32,7 @@ if TYPE_CHECKING or __package__:
 else:  # run as a file, possibly by another interpreter
     from _protocol import (
         BufferViews,
+        CompiledModules,
         Driver,
         HostError,
         Trap,
@@ -94,7 +97,8 @@ class PywasmDriver(BufferViews, Driver):
     def __init__(self) -> None:
         if pywasm is None:
             raise Unavailable(_IMPORT_ERROR)
-        self.parsed: Dict[str, Any] = {}  # one entry: the current script's module
+        self.parsed = CompiledModules()  # pristine, never instantiated: by module key
+        self.working: Dict[str, Any] = {}  # this script's copies of them
         self.views: Dict[str, memoryview] = {}
         self.failed = ""
 
@@ -110,13 +114,15 @@ class PywasmDriver(BufferViews, Driver):
         for v in self.views.values():
             v.release()
         self.views = {}
-        desc = self.parsed.get(key)
+        desc = self.working.get(key)
         if desc is None:
-            try:
-                desc = pywasm.ModuleDesc.from_reader(io.BytesIO(wasm))
-            except Exception as exc:
-                raise HostError("invalid-module", f"{type(exc).__name__}: {exc}") from None
-            self.parsed = {key: desc}
+            pristine = self.parsed.get(key)
+            if pristine is None:
+                try:
+                    pristine = self.parsed.put(key, pywasm.ModuleDesc.from_reader(io.BytesIO(wasm)))
+                except Exception as exc:
+                    raise HostError("invalid-module", f"{type(exc).__name__}: {exc}") from None
+            desc = self.working[key] = _with_own_segments(pristine)
         self.runtime = pywasm.Runtime()
         try:
             self.instance = self.runtime.instance(desc)
@@ -136,6 +142,9 @@ class PywasmDriver(BufferViews, Driver):
         if self.memory is None:
             raise HostError("no-memory", "the module exports no memory named 'memory'")
         return self.memory
+
+    def new_script(self) -> None:
+        self.working = {}
 
     def write(self, addr: int, data: bytes) -> None:
         # MemInst.put is a bytearray slice assignment: what it does past the end
@@ -192,6 +201,23 @@ class PywasmDriver(BufferViews, Driver):
         view = memoryview(self._mem().data)
         self.views[name] = view
         return len(view)
+
+
+def _with_own_segments(desc: Any) -> Any:
+    """A parsed module for one script, sharing the parse but not its data segments' bytes.
+
+    Instantiating a ModuleDesc clears its active data segments in place (data.drop on the
+    bytearray its DataInst shares; a pinned divergence): a second instance of it in the same
+    script shows that, as an embedder reusing the ModuleDesc would see; a later script gets
+    its own copy of the segments, as it got a ModuleDesc of its own when each script parsed.
+    """
+    mine = copy.copy(desc)
+    mine.data = []
+    for segment in desc.data:
+        own = copy.copy(segment)
+        own.init = bytearray(segment.init)
+        mine.data.append(own)
+    return mine
 
 
 if __name__ == "__main__":

@@ -31,9 +31,29 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, TypeVar
 
 if TYPE_CHECKING or __package__:
-    from ._protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from ._protocol import (
+        CompiledModules,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 else:  # run as a file, possibly by another interpreter
-    from _protocol import Driver, HostError, Trap, TypedValue, Unavailable, from_python, serve, to_python
+    from _protocol import (
+        CompiledModules,
+        Driver,
+        HostError,
+        Trap,
+        TypedValue,
+        Unavailable,
+        from_python,
+        serve,
+        to_python,
+    )
 
 try:
     import wasmer
@@ -115,7 +135,7 @@ class WasmerDriver(Driver):
             raise Unavailable(f"wasmer cannot make a store with {package}: {_first_line(exc)}") from None
         self.types = {wasmer.Type.I32: "i32", wasmer.Type.I64: "i64",
                       wasmer.Type.F32: "f32", wasmer.Type.F64: "f64"}
-        self.compiled: Dict[str, Any] = {}  # one entry: the current script's module
+        self.compiled = CompiledModules()  # by module key, the least recently used dropped
         self.views: Dict[str, Any] = {}
         self.instance: Any = None
         self.memory: Any = None
@@ -148,7 +168,7 @@ class WasmerDriver(Driver):
                 module = wasmer.Module(self.store, bytes(wasm))
             except RuntimeError as exc:
                 raise HostError("invalid-module", _first_line(exc)) from None
-            self.compiled = {key: module}
+            self.compiled.put(key, module)
         try:
             self.instance = wasmer.Instance(module)
         except RuntimeError as exc:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 
 if TYPE_CHECKING or __package__:
     from ._protocol import (
+        CompiledModules,
         Driver,
         HostError,
         Trap,
@@ -35,6 +36,7 @@ if TYPE_CHECKING or __package__:
     )
 else:  # run as a file, possibly by another interpreter
     from _protocol import (
+        CompiledModules,
         Driver,
         HostError,
         Trap,
@@ -119,7 +121,7 @@ class WasmtimeDriver(Driver):
                               f"{_first_line(exc)}") from None
         # Memory.read/write arrived after 8.0; before, data_ptr was the host API.
         self.copying_api = hasattr(wasmtime.Memory, "read")
-        self.compiled: Dict[str, Any] = {}  # one entry: the current script's module
+        self.compiled = CompiledModules()  # by module key, the least recently used dropped
         self.views: Dict[str, Any] = {}
 
     def version(self) -> str:
@@ -136,7 +138,7 @@ class WasmtimeDriver(Driver):
                 module = wasmtime.Module(self.engine, wasm)
             except wasmtime.WasmtimeError as exc:
                 raise HostError("invalid-module", _first_line(exc)) from None
-            self.compiled = {key: module}
+            self.compiled.put(key, module)
         self.store = wasmtime.Store(self.engine)
         self.views = {}
         try:

@@ -432,12 +432,35 @@ function stringField(op, name) {
 }
 
 // ---------------------------------------------------------------------------
+// A bounded cache (a Map keeps insertion order: the first key is the least
+// recently used one)
+
+var COMPILED_MODULES = 32;
+
+function cacheGet(map, key) {
+  var value = map.get(key);
+  if (value !== undefined) { // most recently used: to the end
+    map.delete(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
+function cachePut(map, key, value) {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > COMPILED_MODULES) map.delete(map.keys().next().value);
+  return value;
+}
+
+// ---------------------------------------------------------------------------
 // One script's state: the compiled module, the instance, its memory, its views
 
 class Session {
   constructor() {
-    this.moduleBytes = Object.create(null); // key -> Uint8Array, read once per driver process
-    this.compiled = null; // {key, module, signatures, signatureError}: this script's module
+    this.moduleBytes = new Map(); // key -> Uint8Array, the least recently used dropped
+    this.compiledModules = new Map(); // key -> {key, module, signatures, signatureError}, likewise
+    this.compiled = null; // the current instance's entry
     this.scripts = 0;
     this.instance = null;
     this.memory = null;
@@ -481,23 +504,30 @@ class Session {
 
   // -- module and instance ------------------------------------------------
 
+  // The module's bytes, and the key its compiled form is kept under: its sha256
+  // (or path, or hex), the same for every script, so a module is compiled once
+  // and instantiated again by later scripts; with "fresh": true, a key of this
+  // script's own (a property that needs a fresh compile).
   bytesOf(moduleSpec) {
     if (moduleSpec === null || typeof moduleSpec !== 'object') throw new TypeError('module is not an object');
     var key = String(moduleSpec.sha256 || moduleSpec.path || moduleSpec.hex);
-    if (!Object.prototype.hasOwnProperty.call(this.moduleBytes, key)) {
-      this.moduleBytes[key] = typeof moduleSpec.hex === 'string'
+    var bytes = cacheGet(this.moduleBytes, key);
+    if (bytes === undefined) {
+      bytes = typeof moduleSpec.hex === 'string'
         ? hexToBytes(moduleSpec.hex)
         : new Uint8Array(fs.readFileSync(stringField(moduleSpec, 'path')));
+      cachePut(this.moduleBytes, key, bytes);
     }
-    return { bytes: this.moduleBytes[key], key: key + '#' + this.scripts };
+    return { bytes: bytes, key: moduleSpec.fresh === true ? key + '#' + this.scripts : key };
   }
 
-  // Compile once per script: a second (instantiate) in the same script makes
-  // a new Instance of the same WebAssembly.Module, as an embedder reusing a
-  // compiled module would.
+  // A second (instantiate), in this script or a later one, makes a new
+  // Instance of the same WebAssembly.Module, as an embedder reusing a compiled
+  // module would. Only a module that compiled is kept.
   compiledModule(moduleSpec) {
     var source = this.bytesOf(moduleSpec);
-    if (this.compiled !== null && this.compiled.key === source.key) return this.compiled;
+    var found = cacheGet(this.compiledModules, source.key);
+    if (found !== undefined) return found;
     var module;
     try {
       module = new WebAssembly.Module(source.bytes);
@@ -512,8 +542,8 @@ class Session {
     } catch (err) {
       signatureError = describeError(err);
     }
-    this.compiled = { key: source.key, module: module, signatures: signatures, signatureError: signatureError };
-    return this.compiled;
+    return cachePut(this.compiledModules, source.key,
+      { key: source.key, module: module, signatures: signatures, signatureError: signatureError });
   }
 
   instantiate(moduleSpec) {
@@ -522,6 +552,7 @@ class Session {
     this.views = Object.create(null);
     this.poisoned = '';
     var compiled = this.compiledModule(moduleSpec);
+    this.compiled = compiled;
     var instance;
     try {
       instance = new WebAssembly.Instance(compiled.module, {});
@@ -808,8 +839,7 @@ function benchCase(session, moduleSpec, spec, target, samples) {
   var kind = String(spec.kind);
   var size = spec.size === undefined ? 0 : intField(spec, 'size');
   var instantiate = function () {
-    session.scripts += 1; // a fresh compiled module, as each script gets
-    session.instantiate(moduleSpec);
+    session.instantiate(moduleSpec); // a new instance of the module compiled once, as a script's is
   };
   instantiate();
   var data = benchPattern(size);
@@ -906,7 +936,7 @@ function benchCase(session, moduleSpec, spec, target, samples) {
 function rawStep(session, moduleSpec, op) {
   var memory = function () { return session.requireMemory(); };
   if (op.op === 'instantiate') {
-    return function () { session.scripts += 1; session.instantiate(moduleSpec); };
+    return function () { session.instantiate(moduleSpec); }; // compiled once, as the protocol's path
   }
   if (op.op === 'write') {
     var addr = intField(op, 'addr');
