@@ -248,6 +248,24 @@ def _against_reference(runtime: WasmRuntime, script: Script, outcomes: tuple[Out
     return check_against(script, reference.outcomes, outcomes, runtime.reference_id)
 
 
+def learn(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
+    """The outcomes of ``script``, to learn values (pointers, sizes) that build the next script.
+
+    The property's next script must begin with the same operations, so that it is compared with
+    the reference runtime outcome by outcome there: a runtime that would have answered otherwise
+    fails on that script. The values are then learned from the reference runtime, whose result
+    the plugin keeps per distinct script, and the runtime under test runs one script per example,
+    not two. The reference runtime itself, a guest the model knows, or a script the reference
+    does not run cleanly is run on ``runtime`` and checked, which then says what broke.
+    """
+    if runtime.reference is None or runtime.id == runtime.reference_id or script.guest in GUEST_MODELS:
+        return check_script(runtime, script)
+    reference = runtime.reference(script)
+    if reference.status != "ok" or any(o.kind != "ok" for o in reference.outcomes):
+        return check_script(runtime, script)
+    return reference.outcomes
+
+
 def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
     """Run ``script`` on ``runtime``; raise :class:`ConformanceFailure` unless it agrees with the model.
 

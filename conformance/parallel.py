@@ -6,7 +6,7 @@ would be one worker's. pytest-xdist's ``--dist loadgroup`` groups by the ``xdist
 through a suffix it writes into each test's node id, which pytest 9 no longer lets it change; so
 under ``--dist loadgroup`` this plugin schedules by the runtime named in the node id itself
 (``test_bytes.py::test_x[wasmtime-winch]``), falling back to xdist's own ``@group`` suffix where
-one is there. Tests of no runtime (the host's own) are each a scope of their own.
+one is there. Tests of no runtime (the host's own) are scheduled by module.
 """
 
 from __future__ import annotations
@@ -31,15 +31,24 @@ def runtime_in(nodeid: str, runtime_ids: Iterable[str]) -> str | None:
     return best
 
 
+def scope_of(nodeid: str, runtime_ids: Iterable[str]) -> str:
+    """The scope a test is scheduled with: its runtime's, else its xdist group's, else its module's
+    (a test of no runtime stays with its module's others: a module-scoped fixture, such as the
+    fault runs of tests/test_faults.py, is then set up once, not once per worker)."""
+    if nodeid.rfind("@") > nodeid.rfind("]"):
+        return "group:" + nodeid.split("@")[-1]
+    runtime = runtime_in(nodeid, runtime_ids)
+    if runtime is not None:
+        return f"group:wasm-{runtime}"
+    return nodeid.split("::")[0]
+
+
 def make_scheduler(config: Any, log: Any, runtime_ids: list[str]) -> Any:
     """A LoadScopeScheduling whose scope of a test is its runtime (see the module's docstring)."""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
     class ByRuntime(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.rfind("@") > nodeid.rfind("]"):
-                return "group:" + nodeid.split("@")[-1]
-            runtime = runtime_in(nodeid, runtime_ids)
-            return f"group:wasm-{runtime}" if runtime is not None else nodeid
+            return scope_of(nodeid, runtime_ids)
 
     return ByRuntime(config, log)

@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -113,10 +114,41 @@ class _State:
     write_errors: list[str] = field(default_factory=list)
     """a report or baseline that could not be written: one line each at the end, and exit 1"""
 
+    seed: int | None = None
+    """the run's one Hypothesis seed, the same for every runtime (so each gets the same scripts,
+    and the reference runtime runs each of them once); None where Hypothesis chooses (quick
+    derandomizes, and ``--hypothesis-seed`` sets its own)"""
+    reference_cache: OrderedDict[tuple[Any, ...], ScriptResult] = field(default_factory=OrderedDict)
+    """the reference runtime's result per distinct script (see :meth:`run_on_reference`)"""
+    reference_hits: int = 0
+
     def run_on_reference(self, script: Script) -> ScriptResult:
+        """The reference runtime's result for ``script``, run once per distinct script: the same
+        scripts go to every runtime, and WebAssembly is deterministic. Only a clean result is
+        kept (a crash or timeout runs again), and only a bounded number of them."""
+        key = (script.guest, script.module, script.wat, script.ops)
+        kept = self.reference_cache.get(key)
+        if kept is not None:
+            self.reference_cache.move_to_end(key)
+            self.reference_hits += 1
+            return kept
         if self.reference is None:
             self.reference = DriverProcess(BUILTIN[REFERENCE], script_timeout=self.script_timeout)
-        return self.reference.run(script)
+        result = self.reference.run(script)
+        if result.status == "ok" and _payload_bytes(result) <= REFERENCE_CACHE_PAYLOAD:
+            self.reference_cache[key] = result
+            if len(self.reference_cache) > REFERENCE_CACHE_SCRIPTS:
+                self.reference_cache.popitem(last=False)
+        return result
+
+
+REFERENCE_CACHE_SCRIPTS = 4096
+REFERENCE_CACHE_PAYLOAD = 1 << 16
+"""scripts whose results carry more bytes than this are run on the reference each time"""
+
+
+def _payload_bytes(result: ScriptResult) -> int:
+    return sum(len(o.value) for o in result.outcomes if isinstance(o.value, (bytes, bytearray)))
 
 
 STATE = pytest.StashKey[_State]()
@@ -138,6 +170,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--wasm-profile", metavar="PROFILE", choices=sorted(PROFILES), default=None,
         help="Hypothesis examples per property and runtime: quick (20), default (100), "
              "thorough (1000) (default: default, or $WASM_CONFORMANCE_PROFILE)",
+    )
+    group.addoption(
+        "--wasm-no-shrink", action="store_true", default=False,
+        help="report the first failing example as found, without shrinking it: a failure costs a "
+             "few examples instead of hundreds (a triage run, or a self-test that only asks "
+             "whether a property fails); the counterexample is longer",
     )
     group.addoption(
         "--wasm-report-dir", metavar="DIR", type=Path, default=None,
@@ -180,7 +218,7 @@ def pytest_configure(config: pytest.Config) -> None:
                or "default")
     if profile not in PROFILES:
         raise pytest.UsageError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    _load_hypothesis_profile(profile)
+    _load_hypothesis_profile(profile, shrink=not config.getoption("wasm_no_shrink"))
     known_dir = config.getoption("wasm_known_divergences") or divergences.BUILTIN_DIR
     try:
         known = divergences.load(known_dir)
@@ -194,6 +232,7 @@ def pytest_configure(config: pytest.Config) -> None:
                                                  needs=spec.needs, command=spec.describe_command())
     config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
                                  known, report, profile=profile)
+    config.stash[STATE].seed = _run_seed(config, profile)
     if not hasattr(config, "workerinput"):  # the controller of an xdist run checks for its workers
         config.stash[STATE].started = _start_named(
             [s for s in specs if s.id in explicit], config.getoption("wasm_script_timeout"))
@@ -354,12 +393,14 @@ def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, D
     return started
 
 
-def _load_hypothesis_profile(profile: str) -> None:
-    from hypothesis import HealthCheck, settings
+def _load_hypothesis_profile(profile: str, shrink: bool = True) -> None:
+    from hypothesis import HealthCheck, Phase, settings
 
-    name = f"wasm-conformance-{profile}"
+    name = f"wasm-conformance-{profile}" + ("" if shrink else "-no-shrink")
+    phases = [p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)]
     settings.register_profile(
         name,
+        phases=phases,
         max_examples=PROFILES[profile],
         deadline=None,  # a round trip to a child process is not a unit of work to time
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -455,6 +496,7 @@ def _is_suite(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[STATE]
+    _seed_tests(state, items)
     family = {s.id: s.family for s in state.specs}
     seen: set[tuple[str, str]] = set()
     for item in items:
@@ -969,12 +1011,54 @@ def _add_record(mine: RuntimeRecord, theirs: RuntimeRecord) -> None:
     mine.peak_rss_mib = max(mine.peak_rss_mib, theirs.peak_rss_mib)
 
 
+def _run_seed(config: pytest.Config, profile: str) -> int | None:
+    """One seed for every runtime's examples of a run, unless Hypothesis already has one: the quick
+    profile derandomizes, and ``--hypothesis-seed`` forces its own. Under xdist the controller
+    chooses it and hands it to the workers (:func:`pytest_configure_node`)."""
+    if profile == "quick" or config.getoption("hypothesis_seed", None) is not None:
+        return None
+    given = getattr(config, "workerinput", {}).get("wasm_seed")
+    if given is not None:
+        return int(given)
+    import random
+
+    return random.SystemRandom().getrandbits(32)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Each xdist worker examples with the controller's seed."""
+    state = node.config.stash.get(STATE, None)
+    if state is not None and state.seed is not None:
+        node.workerinput["wasm_seed"] = state.seed
+
+
+def _seed_tests(state: _State, items: list[pytest.Item]) -> None:
+    """Give each property the run's seed (``hypothesis.seed``), so every runtime runs the same
+    examples: the report compares like with like, and the reference runtime's outcome of a script
+    is computed once for all of them. A test's own ``@seed`` stands."""
+    if state.seed is None:
+        return
+    from hypothesis import seed
+
+    for item in items:
+        test = getattr(item, "obj", None)
+        if test is None or not getattr(test, "is_hypothesis_test", False) or _runtime_of(item) is None:
+            continue
+        if getattr(test, "_hypothesis_internal_use_seed", None) is None:
+            seed(state.seed)(test)
+
+
 def _seed_of(config: pytest.Config, profile: str) -> str:
     seed = config.getoption("hypothesis_seed", None)
     if seed is not None:
         return str(seed)
     if profile == "quick":
         return "derandomized (the same examples every run)"
+    state = config.stash.get(STATE, None)
+    if state is not None and state.seed is not None:
+        return (f"{state.seed}, the same for every runtime (run these examples again with "
+                f"--hypothesis-seed={state.seed})")
     return "random per run (fix it with --hypothesis-seed=N; a failure prints its reproduction)"
 
 

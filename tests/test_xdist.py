@@ -68,3 +68,16 @@ def test_a_tests_runtime_is_read_from_its_node_id() -> None:
     assert runtime_in("test_growth.py::test_y[1-faulty-drop-byte-2]", ids) == "faulty-drop-byte"
     assert runtime_in("test_script.py::test_z", ids) is None
     assert runtime_in("test_script.py::test_z[wasm]", ids) is None
+
+
+def test_tests_are_scheduled_by_runtime_else_by_module() -> None:
+    from conformance.parallel import scope_of
+
+    ids = ["wasmtime", "wasm3"]
+    assert scope_of("conformance/suite/test_bytes.py::test_x[wasm3]", ids) == "group:wasm-wasm3"
+    assert scope_of("test_growth.py::test_y[65537-wasm3]", ids) == "group:wasm-wasm3"
+    # the host's own tests: by module, so a module-scoped fixture is set up on one worker
+    assert scope_of("tests/test_faults.py::test_fault_fails_its_properties[stale]", ids) \
+        == scope_of("tests/test_faults.py::test_counterexamples_replay_with_one_command[dirty-grow]", ids) \
+        == "tests/test_faults.py"
+    assert scope_of("tests/test_x.py::test_y@slow", ids) == "group:slow"

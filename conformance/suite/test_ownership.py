@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from conformance import PAGE_SIZE, Call, Op, Outcome, Read, Script, Value, WasmRuntime, Write, check_script
+from conformance.checks import learn
 from conformance.strategies import byte_arrays
 from conformance.text import encode_utf8, text_from_block
 
@@ -57,6 +58,14 @@ def pointers(runtime: WasmRuntime, guest: str, ops: list[Op]) -> list[int]:
     return [v for v in returned(runtime, guest, ops) if v is not None]
 
 
+def learned(runtime: WasmRuntime, guest: str, ops: list[Op]) -> list[int]:
+    """The pointers ``ops`` return in a fresh instance (:func:`conformance.checks.learn`: from the
+    reference runtime; the script that uses them begins with the same ``ops``)."""
+    outcomes = learn(runtime, Script.of(guest, ops))
+    return [result(o) for op, o in zip(ops, outcomes[1:], strict=True)
+            if isinstance(op, Call) and o.kind == "ok" and len(o.value) == 1]
+
+
 def returned(runtime: WasmRuntime, guest: str, ops: list[Op]) -> list[int | None]:
     """Run ``ops`` (checked): per operation, the i32 its call returned, else None."""
     outcomes = check_script(runtime, Script.of(guest, ops))
@@ -75,7 +84,7 @@ def test_module_allocates_and_the_host_frees(wasm_runtime: WasmRuntime, kind: st
         payload = bytes(i % 251 for i in range(size))
     else:
         payload = data.draw(byte_arrays(min_size=size, max_size=size), label="payload")
-    (block,) = pointers(wasm_runtime, allocator.guest, [allocator.alloc(size)])
+    (block,) = learned(wasm_runtime, allocator.guest, [allocator.alloc(size)])
     assert block and block % allocator.align == 0, f"{kind} returned {block}"
     ops: list[Op] = [allocator.alloc(size), Write(block, payload), Read(block, size)]
     if kind == "c-malloc":
@@ -93,7 +102,7 @@ def test_memory_reused_after_free_is_not_zero(wasm_runtime: WasmRuntime, kind: s
                                               fill: int) -> None:
     """After free and alloc of the same size, the block comes back holding its old bytes."""
     allocator = ALLOCATORS[kind]
-    (block,) = pointers(wasm_runtime, allocator.guest, [allocator.alloc(size)])
+    (block,) = learned(wasm_runtime, allocator.guest, [allocator.alloc(size)])
     ops: list[Op] = [
         allocator.alloc(size),
         Write(block, bytes([fill]) * size),
@@ -121,7 +130,7 @@ def test_a_host_helper_does_not_assume_fresh_blocks_are_zero(wasm_runtime: WasmR
     """Text put in a reused malloc block reads back by its length, whatever the block held before."""
     raw = encode_utf8(text)
     cap = len(raw) + extra
-    (block,) = pointers(wasm_runtime, "c_alloc", [Call("c_malloc", (i32(cap),))])
+    (block,) = learned(wasm_runtime, "c_alloc", [Call("c_malloc", (i32(cap),))])
     outcomes = check_script(wasm_runtime, Script.of("c_alloc", [
         Call("c_malloc", (i32(cap),)),
         Call("c_fill", (i32(block), i32(cap), i32(0x5A))),
@@ -140,7 +149,7 @@ def test_host_allocates_the_rust_greeting_buffer(wasm_runtime: WasmRuntime, cap:
     """The seed's get_greeting(out_ptr, out_cap) -> len, from Rust, into a buffer the host chose."""
     # The host's buffer: a block it owns, at an offset it picks (clear of the guest's stack
     # and static data).
-    (block,) = pointers(wasm_runtime, "rust_guest", [Call("alloc", (i32(4096),))])
+    (block,) = learned(wasm_runtime, "rust_guest", [Call("alloc", (i32(4096),))])
     out = block + out % (4096 - cap - 4)
     outcomes = check_script(wasm_runtime, Script.of("rust_guest", [
         Call("alloc", (i32(4096),)),
@@ -156,7 +165,7 @@ def test_host_allocates_the_rust_greeting_buffer(wasm_runtime: WasmRuntime, cap:
 @given(x=st.integers(-(2**31), 2**31 - 1), y=st.integers(-(2**31), 2**31 - 1))
 def test_rust_repr_c_point_layout(wasm_runtime: WasmRuntime, x: int, y: int) -> None:
     """#[repr(C)] Point {x: i32, y: i32}: size 8, align 4, x at 0 and y at 4, little-endian."""
-    (block,) = pointers(wasm_runtime, "rust_guest", [Call("alloc", (i32(8),))])
+    (block,) = learned(wasm_runtime, "rust_guest", [Call("alloc", (i32(8),))])
     host_point = (x & U32).to_bytes(4, "little") + (y & U32).to_bytes(4, "little")
     outcomes = check_script(wasm_runtime, Script.of("rust_guest", [
         Call("point_size"), Call("point_align"),
