@@ -16,7 +16,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.installed
 TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
 .PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example conformance test lint guests \
-	check-guests clean bench
+	check-guests clean bench profile
 
 setup: setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example
 
@@ -88,14 +88,21 @@ setup-browser:
 conformance: setup
 	$(PY) -m pytest conformance/suite --wasm-profile=default -n auto --dist loadgroup $(PYTEST_ARGS)
 
+# Where the seconds go: the suite under cProfile by layer and stage, and the self-tests by file
+# (conformance/profile.py): reports/latest/profile.md
+profile: setup
+	$(PY) -m conformance.profile --tests --out reports/latest $(PROFILE_ARGS)
+
 # Boundary costs per runtime, and the harness's own (conformance/bench.py): reports/latest/bench.*
 bench: setup
 	$(PY) -m conformance.bench --out reports/latest $(BENCH_ARGS)
 
 # The project's own tests: self-tests of the harness, the quick profile of the
-# suite on every runtime, lint and types.
+# suite on every runtime, lint and types. pytest-xdist, one worker per core: each runtime's
+# tests on one worker, the self-tests by module (conformance/parallel.py).
+TEST_WORKERS ?= auto
 test: setup
-	$(PY) -m pytest tests conformance/suite --wasm-profile=quick $(PYTEST_ARGS)
+	$(PY) -m pytest tests conformance/suite --wasm-profile=quick -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(PY) -m pytest examples/third_party_runtime/tests --wasm-runtime=demo-sandbox,wasmtime \
 		--wasm-profile=quick --wasm-report-dir=reports/example $(PYTEST_ARGS)
 	$(MAKE) lint
