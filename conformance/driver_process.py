@@ -215,9 +215,12 @@ def _death_signal() -> Callable[[], None] | None:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def wire_ops(ops: Iterable[Op]) -> list[dict[str, Any]]:
+def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[str, Any]]:
     """The operations as ``script.op_to_json`` writes them, each class's fields looked up once
-    (dataclasses.fields per operation was a third of the suite's side of a round trip)."""
+    (dataclasses.fields per operation was a third of the suite's side of a round trip).
+
+    With ``blobs`` (binary framing), a payload is not hex but ``{"blob": i}``, its bytes
+    appended to ``blobs``."""
     out = []
     for op in ops:
         cls = type(op)
@@ -228,7 +231,11 @@ def wire_ops(ops: Iterable[Op]) -> list[dict[str, Any]]:
         for name in names:
             value = getattr(op, name)
             if isinstance(value, bytes):
-                wire[name] = value.hex()
+                if blobs is None:
+                    wire[name] = value.hex()
+                else:
+                    wire[name] = {"blob": len(blobs)}
+                    blobs.append(value)
             elif name == "args":
                 wire[name] = [v.to_json() for v in value]
             else:
@@ -261,24 +268,76 @@ def request_line(request: dict[str, Any]) -> list[bytes]:
     return pieces
 
 
+def _split(payload: bytes, sizes: list[int]) -> list[bytes]:
+    if len(sizes) == 1:
+        return [payload]
+    out, at = [], 0
+    view = memoryview(payload)
+    for n in sizes:
+        out.append(bytes(view[at:at + n]))
+        at += n
+    return out
+
+
+_COALESCE = 1 << 16
+
+
+def _coalesced(pieces: list[bytes]) -> list[bytes]:
+    """The pieces of a message with the small ones joined to their neighbours: the driver's stdin
+    is unbuffered, and a write per small blob was a system call (and a wake-up of the driver)
+    each; a large piece still goes out as it is, not copied."""
+    if len(pieces) == 1:
+        return pieces
+    out: list[bytes] = []
+    run: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        if len(piece) >= _COALESCE:
+            if run:
+                out.append(b"".join(run))
+                run, size = [], 0
+            out.append(piece)
+            continue
+        run.append(piece)
+        size += len(piece)
+        if size >= _COALESCE:
+            out.append(b"".join(run))
+            run, size = [], 0
+    if run:
+        out.append(b"".join(run))
+    return out
+
+
+def framed_request(request: dict[str, Any], blobs: list[bytes]) -> list[bytes]:
+    """A request in binary framing: its JSON line, carrying ``"blobs"`` (each blob's length)
+    when it has any, then the blobs' bytes, one after another (docs/protocol.md)."""
+    if not blobs:
+        return [(json.dumps(request) + "\n").encode()]
+    return [(json.dumps({**request, "blobs": [len(b) for b in blobs]}) + "\n").encode(), *blobs]
+
+
 _OK_NONE = Outcome.ok()
 
 
-def _outcome(obj: Any, op: Op) -> Outcome:
+def _outcome(obj: Any, op: Op, blobs: list[bytes]) -> Outcome:
     """``Outcome.from_json``, with the commonest answer, ``{"ok": null}`` to an operation whose
-    value is not decoded (not a read or a call), shared: outcomes are frozen."""
+    value is not decoded (not a read or a call), shared: outcomes are frozen. A read's blob
+    (binary framing) is its bytes, as its hex would have been."""
     if isinstance(obj, dict) and obj.get("ok", 0) is None and not isinstance(op, Read | ViewRead | Call):
         return _OK_NONE
+    if blobs and isinstance(obj.get("ok"), dict):  # _checked let only a read's blob through
+        return Outcome.ok(blobs[obj["ok"]["blob"]])
     return Outcome.from_json(obj, op)
 
 
 _REASONED = ("trap", "error")
 
 
-def _checked(obj: Any, op: Op) -> dict[str, Any]:
+def _checked(obj: Any, op: Op, blobs: list[bytes]) -> dict[str, Any]:
     """One outcome as the protocol has it, or a ScriptError saying how it is not: an object with
     exactly one of ok, trap, error; a trap or error a string (and its message one); an ok value
-    of the operation's type."""
+    of the operation's type (for a read: hex, or one of the reply's ``blobs`` no longer than
+    the read asked for)."""
     if not isinstance(obj, dict):
         raise ScriptError(f"{op.op}: the outcome is a JSON {type(obj).__name__}, not an object: {obj!r:.80}")
     kinds = [k for k in ("ok", *_REASONED) if k in obj]
@@ -291,7 +350,15 @@ def _checked(obj: Any, op: Op) -> dict[str, Any]:
         return obj
     value = obj["ok"]
     if isinstance(op, Read | ViewRead):
-        good = isinstance(value, str)
+        if isinstance(value, dict):
+            index = value.get("blob")
+            good = (set(value) == {"blob"} and type(index) is int and 0 <= index < len(blobs)
+                    and len(blobs[index]) <= op.length)
+            if not good:
+                raise ScriptError(f"{op.op}: ok value is no blob of the reply of at most {op.length} "
+                                  f"bytes: {value!r:.80}")
+        else:
+            good = isinstance(value, str)
     elif isinstance(op, Call):
         good = isinstance(value, list) and all(isinstance(v, dict) for v in value)
     elif isinstance(op, Grow | Size | View | ViewLength):
@@ -351,6 +418,8 @@ class DriverProcess:
         self._limit = REPLY_LIMIT
         self._overflow = 0
         self._streak: tuple[int, int, str] = (0, 0, "")  # (test, how many in a row, kind)
+        self.binary = False
+        """the driver's hello offered binary framing: payloads go as raw bytes after the line"""
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -402,6 +471,7 @@ class DriverProcess:
             self._give_up(f"driver's hello has an info that is not an object: {info!r:.120}")
         self.hello = Hello(str(hello.get("runtime", self.spec.id)), str(hello.get("version", "?")),
                            dict(info))
+        self.binary = hello.get("framing") == "binary"
         self.ever_started = True
         # the driver's own pid (a launcher script may stand between it and proc.pid)
         self._pid = hello["pid"] if isinstance(hello.get("pid"), int) else self.proc.pid
@@ -532,16 +602,20 @@ class DriverProcess:
         wire_module: dict[str, Any] = target.to_wire()
         if fresh:
             wire_module = {**wire_module, "fresh": True}
-        request = {"id": self._next_id, "module": wire_module, "ops": wire_ops(script.ops)}
+        blobs: list[bytes] | None = [] if self.binary else None
+        request = {"id": self._next_id, "module": wire_module, "ops": wire_ops(script.ops, blobs)}
         began = time.monotonic()
+        pieces = request_line(request) if blobs is None else framed_request(request, blobs)
         try:
-            for piece in request_line(request):
+            for piece in _coalesced(pieces):
                 self.proc.stdin.write(piece)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             return self._crashed(began)
-        self._limit = REPLY_LIMIT + 2 * sum(op.length for op in script.ops if isinstance(op, Read | ViewRead))
-        line = self._readline(began + self.script_timeout)
+        reads = sum(op.length for op in script.ops if isinstance(op, Read | ViewRead))
+        self._limit = REPLY_LIMIT + 2 * reads
+        deadline = began + self.script_timeout
+        line = self._readline(deadline)
         elapsed = time.monotonic() - began
         self.busy_seconds += elapsed
         if line is None:
@@ -557,7 +631,20 @@ class DriverProcess:
             return ScriptResult("timeout", detail=f"no answer in {self.script_timeout:.0f}s; "
                                 "driver killed and restarted", seconds=elapsed)
         try:
-            outcomes = self._outcomes(json.loads(line), script.ops)
+            reply = json.loads(line)
+            got: list[bytes] = []
+            if isinstance(reply, dict) and "blobs" in reply:
+                sizes = self._blob_sizes(reply["blobs"], reads)
+                payload = self._readexact(sum(sizes), deadline)
+                more = time.monotonic() - began - elapsed
+                self.busy_seconds += more
+                elapsed += more
+                if payload is None:
+                    return self._cut_short(began, sum(sizes), elapsed)
+                got = _split(payload, sizes)
+                if self._buffer:  # the driver sent more than its blobs claim: the count lied
+                    raise ScriptError(f"{len(self._buffer)} bytes came after the reply's blobs")
+            outcomes = self._outcomes(reply, script.ops, got)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             # A driver that answers garbage is as broken as one that crashed.
             self.crashes += 1
@@ -568,7 +655,31 @@ class DriverProcess:
         self._watch_memory()
         return ScriptResult("ok", outcomes, seconds=elapsed)
 
-    def _outcomes(self, reply: Any, ops: tuple[Op, ...]) -> tuple[Outcome, ...]:
+    def _cut_short(self, began: float, size: int, elapsed: float) -> ScriptResult:
+        """The reply's line came, and its blobs did not: the driver died, or stopped, mid-message."""
+        assert self.proc is not None
+        if self.proc.poll() is not None or self._eof:
+            crash = self._crashed(began)
+            return ScriptResult("crash", detail=f"{crash.detail} (in the middle of its reply's {size} bytes "
+                                "of blobs)", seconds=crash.seconds)
+        self.timeouts += 1
+        self._restart()
+        return ScriptResult("timeout", detail=f"the reply's {size} bytes of blobs did not all come in "
+                            f"{self.script_timeout:.0f}s; driver killed and restarted", seconds=elapsed)
+
+    def _blob_sizes(self, sizes: Any, reads: int) -> list[int]:
+        """A reply's ``blobs``: byte counts, only from a driver that offered binary framing, and
+        no more in all than the script reads (a lying count is a broken driver, not a hang)."""
+        if not self.binary:
+            raise ScriptError("the reply carries blobs, but the driver's hello offered no binary framing")
+        if not isinstance(sizes, list) or not all(type(n) is int and n >= 0 for n in sizes):
+            raise ScriptError(f"blobs is not a list of byte counts: {sizes!r:.80}")
+        if sum(sizes) > reads:
+            raise ScriptError(f"the reply's blobs claim {sum(sizes)} bytes; the script reads at most {reads}")
+        return sizes
+
+    def _outcomes(self, reply: Any, ops: tuple[Op, ...],
+                  blobs: list[bytes] | None = None) -> tuple[Outcome, ...]:
         """The reply's outcomes, checked against the protocol; ScriptError says what is wrong."""
         if not isinstance(reply, dict):
             raise ScriptError(f"the reply is a JSON {type(reply).__name__}, not an object")
@@ -581,7 +692,13 @@ class DriverProcess:
             raise ScriptError(f"outcomes is {type(raw).__name__}, not a list")
         if len(raw) != len(ops):
             raise ScriptError(f"{len(raw)} outcomes for {len(ops)} operations")
-        return tuple(_outcome(_checked(o, op), op) for o, op in zip(raw, ops, strict=True))
+        blobs = blobs or []
+        outcomes = tuple(_outcome(_checked(o, op, blobs), op, blobs) for o, op in zip(raw, ops, strict=True))
+        if blobs:
+            used = sorted(o["ok"]["blob"] for o in raw if isinstance(o.get("ok"), dict))
+            if used != list(range(len(blobs))):
+                raise ScriptError(f"the reply's {len(blobs)} blobs are not each an outcome's: {used!r:.80}")
+        return outcomes
 
     def _rss(self) -> int:
         if self._statm is None:
@@ -708,6 +825,37 @@ class DriverProcess:
         return " | ".join(lines[-4:])
 
     _eof = False
+
+    def _readexact(self, n: int, deadline: float) -> bytes | None:
+        """``n`` bytes from the driver's stdout (a reply's blobs), or None at EOF, past the
+        deadline, or once the driver has exited (``self._eof`` says which)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        self._eof = False
+        parts = [self._buffer[:n]]
+        got = len(parts[0])
+        self._buffer = self._buffer[n:]
+        if got < n:
+            fd = self.proc.stdout.fileno()
+            with selectors.DefaultSelector() as sel:
+                sel.register(fd, selectors.EVENT_READ)
+                while got < n:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    if not sel.select(min(remaining, 1.0)):
+                        if self.proc.poll() is not None:
+                            return None
+                        continue
+                    chunk = os.read(fd, max(n - got, 1 << 16))
+                    if not chunk:
+                        self._eof = True
+                        return None
+                    if got + len(chunk) > n:  # what follows the blobs is the next message's
+                        self._buffer = chunk[n - got:]
+                        chunk = chunk[:n - got]
+                    parts.append(chunk)
+                    got += len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _readline(self, deadline: float) -> str | None:
         """One line from the driver's stdout, or None at EOF, past the deadline, once the driver

@@ -108,9 +108,14 @@ def test_spliced_lines_are_the_same_json() -> None:
     assert json.loads(b"".join(request_line(request))) == request
     small = {**request, "ops": wire_ops(Script.of("bytes", [Write(0, b"x")]).ops)}
     assert json.loads(b"".join(request_line(small))) == small
-    outcomes: list[dict[str, Any]] = [{"ok": None}, {"ok": big.hex()}, {"ok": "00"},
+    outcomes: list[dict[str, Any]] = [{"ok": None}, {"ok": big}, {"ok": b"\x00"},
                                       {"error": "out-of-range", "message": 'a "q"'}]
-    assert json.loads("".join(_reply(7, outcomes))) == {"id": 7, "outcomes": outcomes}
+    as_hex = [{"ok": None}, {"ok": big.hex()}, {"ok": "00"}, outcomes[3]]
+    assert json.loads(b"".join(_reply(7, outcomes, False))) == {"id": 7, "outcomes": as_hex}
+    line, *blobs = _reply(7, outcomes, True)
+    assert json.loads(line) == {"id": 7, "outcomes": [{"ok": None}, {"ok": {"blob": 0}}, {"ok": {"blob": 1}},
+                                                      outcomes[3]], "blobs": [len(big), 1]}
+    assert blobs == [big, b"\x00"] and line.endswith(b"\n") and line.count(b"\n") == 1
 
 
 def test_the_js_driver_answers_the_bench_too(tmp_path: Path) -> None:

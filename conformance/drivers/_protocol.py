@@ -213,8 +213,19 @@ def _place(op: Dict[str, Any], key: str) -> int:
     return value
 
 
-def _hex(data: bytes) -> str:
-    return bytes(data).hex()
+def _bytes(data: Any) -> bytes:
+    return data if type(data) is bytes else bytes(data)
+
+
+def _payload(op: Dict[str, Any], blobs: List[bytes]) -> bytes:
+    """An operation's ``data``: hex in JSON, or ``{"blob": i}``, the request's i-th blob."""
+    data = op["data"]
+    if isinstance(data, str):
+        return bytes.fromhex(data)
+    if isinstance(data, dict) and set(data) == {"blob"} and type(data["blob"]) is int \
+            and 0 <= data["blob"] < len(blobs):
+        return blobs[data["blob"]]
+    raise ValueError(f"data is neither hex nor a blob of this request: {data!r:.60}")
 
 
 class _Session:
@@ -224,6 +235,7 @@ class _Session:
         self.instantiated = False
         self.poisoned = ""
         self.scripts = 0
+        self.blobs: List[bytes] = []  # the current request's
 
     def module_bytes(self, module: Dict[str, Any]) -> Tuple[bytes, str]:
         """The module's bytes, and the key its compiled form is kept under: its sha256 (or path,
@@ -241,7 +253,11 @@ class _Session:
             self.modules.put(key, wasm)
         return wasm, (f"{key}#{self.scripts}" if module.get("fresh") is True else key)
 
-    def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]],
+            blobs: Optional[List[bytes]] = None) -> List[Dict[str, Any]]:
+        """The outcomes of ``ops``; a read's ``ok`` value is bytes (the reply makes it hex or a
+        blob)."""
+        self.blobs = blobs or []
         self.scripts += 1
         self.instantiated = False
         self.poisoned = ""
@@ -262,10 +278,10 @@ class _Session:
             if not self.instantiated:
                 return {"error": "no-instance", "message": "no instance: (instantiate) failed"}
             if kind == "write":
-                d.write(_place(op, "addr"), bytes.fromhex(op["data"]))
+                d.write(_place(op, "addr"), _payload(op, self.blobs))
                 return {"ok": None}
             if kind == "read":
-                return {"ok": _hex(d.read(_place(op, "addr"), _place(op, "length")))}
+                return {"ok": _bytes(d.read(_place(op, "addr"), _place(op, "length")))}
             if kind == "call":
                 if self.poisoned:
                     return {"error": "poisoned", "message": self.poisoned}
@@ -284,9 +300,9 @@ class _Session:
             if kind == "view":
                 return {"ok": d.view(str(op["view"]))}
             if kind == "view_read":
-                return {"ok": _hex(d.view_read(str(op["view"]), _place(op, "addr"), _place(op, "length")))}
+                return {"ok": _bytes(d.view_read(str(op["view"]), _place(op, "addr"), _place(op, "length")))}
             if kind == "view_write":
-                d.view_write(str(op["view"]), _place(op, "addr"), bytes.fromhex(op["data"]))
+                d.view_write(str(op["view"]), _place(op, "addr"), _payload(op, self.blobs))
                 return {"ok": None}
             if kind == "view_length":
                 return {"ok": d.view_length(str(op["view"]))}
@@ -301,39 +317,76 @@ class _Session:
             return {"error": "internal", "message": f"{type(exc).__name__}: {exc} (at {where})"}
 
 
-def _send(out: IO[str], obj: Dict[str, Any]) -> None:
-    out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+def _send(out: IO[bytes], obj: Dict[str, Any]) -> None:
+    out.write((json.dumps(obj, separators=(",", ":")) + "\n").encode())
     out.flush()
 
 
 _SPLICE = 4096
 
 
-def _reply(rid: Any, outcomes: List[Dict[str, Any]]) -> List[str]:
-    """The reply line, in pieces written one after another. A long read's hex goes out as it is,
-    not through the JSON encoder: hex needs no escaping, and escaping and copying megabytes of
-    it was most of the reply's cost."""
+def _reply(rid: Any, outcomes: List[Dict[str, Any]], binary: bool) -> List[bytes]:
+    """The reply, in pieces written one after another. A read's ``ok`` bytes become a blob
+    after the line (binary framing), or hex in it; a long read's hex goes out as it is, not
+    through the JSON encoder (hex needs no escaping, and escaping and copying megabytes of it
+    was most of the reply's cost)."""
     pieces = ['{"id":' + json.dumps(rid) + ',"outcomes":[']
+    blobs: List[bytes] = []
     for i, o in enumerate(outcomes):
         sep = "," if i else ""
         value = o.get("ok")
-        if isinstance(value, str) and len(value) >= _SPLICE:  # only reads answer a string: hex
-            pieces += [sep + '{"ok":"', value, '"}']
+        if isinstance(value, bytes):  # only reads answer bytes
+            if binary:
+                pieces.append(sep + '{"ok":{"blob":%d}}' % len(blobs))
+                blobs.append(value)
+            elif len(value) >= _SPLICE:
+                pieces += [sep + '{"ok":"', value.hex(), '"}']
+            else:
+                pieces.append(sep + '{"ok":"' + value.hex() + '"}')
         else:
             pieces.append(sep + json.dumps(o, separators=(",", ":")))
-    pieces.append("]}\n")
-    return pieces
+    if blobs:
+        pieces.append('],"blobs":[' + ",".join(str(len(b)) for b in blobs) + "]}\n")
+    else:
+        pieces.append("]}\n")
+    return ["".join(pieces).encode(), *blobs]
 
 
-def serve(make_driver: Callable[[], Driver], runtime_id: str) -> int:
-    """Answer scripts from stdin until it closes. The first line out is the hello."""
+def _read_blobs(inp: IO[bytes], request: Dict[str, Any]) -> Optional[List[bytes]]:
+    """The blobs that follow a request's line (binary framing), or None at end of input."""
+    sizes = request.get("blobs")
+    if sizes is None:
+        return []
+    if not isinstance(sizes, list) or not all(type(n) is int and n >= 0 for n in sizes):
+        raise ValueError(f"blobs is not a list of byte counts: {sizes!r:.60}")
+    total = sum(sizes)
+    payload = inp.read(total) if total else b""
+    if len(payload) < total:
+        return None
+    if len(sizes) == 1:
+        return [payload]
+    blobs, at = [], 0
+    view = memoryview(payload)
+    for n in sizes:
+        blobs.append(bytes(view[at:at + n]))
+        at += n
+    return blobs
+
+
+def serve(make_driver: Callable[[], Driver], runtime_id: str, framing: str = "binary") -> int:
+    """Answer scripts from stdin until it closes. The first line out is the hello.
+
+    ``framing`` is what the hello offers: "binary" (payloads as raw bytes after the line, see
+    docs/protocol.md) or "" (hex in JSON only, as a driver that knows no framing).
+    """
     # A runtime that prints to stdout (wasm3's C code prints backtraces there)
     # must not corrupt the protocol: replies keep the real stdout on a file
     # descriptor of their own, and file descriptor 1 becomes stderr.
     sys.stdout.flush()
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    inp = sys.stdin.buffer
     try:
         driver = make_driver()
         version = driver.version()
@@ -341,23 +394,30 @@ def serve(make_driver: Callable[[], Driver], runtime_id: str) -> int:
     except Unavailable as exc:
         _send(out, {"protocol": PROTOCOL_VERSION, "runtime": runtime_id, "unavailable": str(exc)})
         return 0
+    binary = framing == "binary"
     _send(out, {"protocol": PROTOCOL_VERSION, "runtime": runtime_id, "version": version,
-                "pid": os.getpid(), "info": info})
+                "pid": os.getpid(), "info": info, **({"framing": "binary"} if binary else {})})
     session = _Session(driver)
-    for line in sys.stdin:
+    while True:
+        line = inp.readline()
+        if not line:
+            break
         if not line.strip():
             continue
         request: Optional[Dict[str, Any]] = None
         try:
             request = json.loads(line)
-            assert isinstance(request, dict)
+            assert isinstance(request, dict), "a request is a JSON object"
+            blobs = _read_blobs(inp, request) if binary else []
+            if blobs is None:
+                break  # the input ended inside the request's blobs: nobody to answer
             if request.get("command") == "shutdown":
                 break
             if request.get("command") == "bench":
                 _send(out, {"id": request.get("id"), "bench": run_bench(session, request)})
                 continue
-            outcomes = session.run(request["module"], request["ops"])
-            out.writelines(_reply(request.get("id"), outcomes))
+            outcomes = session.run(request["module"], request["ops"], blobs)
+            out.writelines(_reply(request.get("id"), outcomes, binary))
             out.flush()
         except Exception as exc:
             rid = request.get("id") if isinstance(request, dict) else None
@@ -494,7 +554,7 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
 
         def whole() -> None:
             request = json.loads(line)
-            _reply(request["id"], session.run(request["module"], request["ops"]))
+            _reply(request["id"], session.run(request["module"], request["ops"]), True)
         return _measure(whole, target, samples)
     raise HostError("unsupported", f"unknown bench case kind {kind!r}")
 

@@ -150,6 +150,14 @@ function hexToBytes(text) {
   return bytes;
 }
 
+// An operation's data: hex in JSON, or (binary framing) the bytes of the blob
+// {"blob": i} named, which the request's reader put in its place.
+function payloadOf(op) {
+  var data = op.data;
+  if (data instanceof Uint8Array) return data;
+  return hexToBytes(data);
+}
+
 // ---------------------------------------------------------------------------
 // Signatures: JS cannot tell an i32 result from an f64 one by its value, so the
 // driver reads each exported function's type from the module's own bytes.
@@ -719,7 +727,7 @@ function growMemory(memory, delta) {
 var OPERATIONS = {
   write: function (session, op) {
     var addr = placeField(op, 'addr');
-    var data = hexToBytes(op.data);
+    var data = payloadOf(op);
     var memory = session.requireMemory();
     try {
       new Uint8Array(memory.buffer).set(data, addr);
@@ -734,7 +742,7 @@ var OPERATIONS = {
     var addr = placeField(op, 'addr');
     var length = placeField(op, 'length');
     // slice clamps at the end of the buffer: a short read is reported short.
-    return bytesToHex(new Uint8Array(session.requireMemory().buffer).slice(addr, addr + length));
+    return new Uint8Array(session.requireMemory().buffer).slice(addr, addr + length);
   },
 
   call: function (session, op) {
@@ -774,12 +782,12 @@ var OPERATIONS = {
     var addr = intField(op, 'addr');
     var length = intField(op, 'length');
     var array = checkedView(session, stringField(op, 'view'), addr, length);
-    return bytesToHex(array.slice(addr, addr + length));
+    return array.slice(addr, addr + length);
   },
 
   view_write: function (session, op) {
     var addr = intField(op, 'addr');
-    var data = hexToBytes(op.data);
+    var data = payloadOf(op);
     checkedView(session, stringField(op, 'view'), addr, data.length).set(data, addr);
     return null;
   },
@@ -926,7 +934,7 @@ function benchCase(session, moduleSpec, spec, target, samples) {
     var line = JSON.stringify({ id: 1, module: moduleSpec, ops: ops });
     return measure(function () {
       var request = JSON.parse(line);
-      JSON.stringify({ id: request.id, outcomes: session.run(request.module, request.ops) }) + '\n';
+      BENCH_SINK.value = encodeReply(request.id, session.run(request.module, request.ops), true);
     }, target, samples);
   }
   throw new HostError('unsupported', 'unknown bench case kind ' + JSON.stringify(kind));
@@ -1005,8 +1013,7 @@ function nap() {
 // only happens when a caller hands over a non-blocking stdout.
 var ON_DENO = typeof Deno !== 'undefined';
 
-function writeAll(text) {
-  var bytes = encoder !== null ? encoder.encode(text) : Buffer.from(text, 'utf8');
+function writeAll(bytes) {
   var done = 0;
   while (done < bytes.length) {
     try {
@@ -1027,8 +1034,68 @@ function writeAll(text) {
   }
 }
 
+function encodeText(text) {
+  return encoder !== null ? encoder.encode(text) : Buffer.from(text, 'utf8');
+}
+
 function send(obj) {
-  writeAll(JSON.stringify(obj) + '\n');
+  writeAll(encodeText(JSON.stringify(obj) + '\n'));
+}
+
+// The hello offers binary framing (docs/protocol.md): a request's payloads may
+// come as raw bytes after its line, and a read's bytes go back that way.
+var FRAMING = 'binary';
+
+// A reply: its line, and (binary framing) the blobs that follow it. A read's
+// bytes are a blob {"blob": i}, or hex where the framing is not binary.
+function encodeReply(id, outcomes, binary) {
+  var blobs = [];
+  var sizes = [];
+  var parts = [];
+  for (var i = 0; i < outcomes.length; i++) {
+    var o = outcomes[i];
+    if (o.ok instanceof Uint8Array) {
+      if (binary) {
+        parts.push('{"ok":{"blob":' + blobs.length + '}}');
+        sizes.push(o.ok.length);
+        blobs.push(o.ok);
+      } else {
+        parts.push('{"ok":"' + bytesToHex(o.ok) + '"}');
+      }
+    } else {
+      parts.push(JSON.stringify(o));
+    }
+  }
+  var line = '{"id":' + JSON.stringify(id === undefined ? null : id) + ',"outcomes":[' + parts.join(',') + ']'
+    + (blobs.length ? ',"blobs":[' + sizes.join(',') + ']' : '') + '}\n';
+  return { line: line, blobs: blobs };
+}
+
+// Small blobs go out in one write with the line (a write each was a system
+// call each); a large one is written as it is, not copied.
+var COALESCE = 65536;
+
+function sendReply(id, outcomes, binary) {
+  var reply = encodeReply(id, outcomes, binary);
+  var pending = [encodeText(reply.line)];
+  var size = pending[0].length;
+  var flush = function () {
+    if (pending.length) writeAll(pending.length === 1 ? pending[0] : Buffer.concat(pending, size));
+    pending = [];
+    size = 0;
+  };
+  for (var i = 0; i < reply.blobs.length; i++) {
+    var blob = reply.blobs[i];
+    if (blob.length >= COALESCE) {
+      flush();
+      writeAll(blob);
+    } else {
+      pending.push(blob);
+      size += blob.length;
+      if (size >= COALESCE) flush();
+    }
+  }
+  flush();
 }
 
 // Every reply is already written (send is synchronous), so exiting loses nothing.
@@ -1036,11 +1103,38 @@ function finish() {
   process.exit(0);
 }
 
-function handleLine(session, line) {
-  if (!line.trim()) return true;
-  var request = null;
+// The byte counts of a request's blobs (binary framing), checked.
+function blobSizes(request) {
+  var sizes = request.blobs;
+  if (sizes === undefined) return [];
+  if (!Array.isArray(sizes)) throw new TypeError('blobs is not a list of byte counts');
+  for (var i = 0; i < sizes.length; i++) {
+    if (typeof sizes[i] !== 'number' || !Number.isInteger(sizes[i]) || sizes[i] < 0) {
+      throw new TypeError('blobs is not a list of byte counts: ' + JSON.stringify(sizes).slice(0, 60));
+    }
+  }
+  return sizes;
+}
+
+// Each {"blob": i} of the request's ops becomes the bytes of its blob.
+function placeBlobs(request, blobs) {
+  if (!Array.isArray(request.ops)) return;
+  for (var i = 0; i < request.ops.length; i++) {
+    var op = request.ops[i];
+    if (op === null || typeof op !== 'object') continue;
+    var data = op.data;
+    if (data !== null && typeof data === 'object' && !(data instanceof Uint8Array)) {
+      var index = data.blob;
+      if (typeof index === 'number' && index >= 0 && index < blobs.length && Object.keys(data).length === 1
+          && Math.floor(index) === index) {
+        op.data = blobs[index];
+      }
+    }
+  }
+}
+
+function handleRequest(session, request, blobs) {
   try {
-    request = JSON.parse(line);
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       throw new TypeError('a request is a JSON object');
     }
@@ -1051,13 +1145,124 @@ function handleLine(session, line) {
     }
     if (!Array.isArray(request.ops)) throw new TypeError('request has no list of ops');
     if (request.module === null || typeof request.module !== 'object') throw new TypeError('request has no module');
-    var outcomes = session.run(request.module, request.ops);
-    send({ id: request.id, outcomes: outcomes });
+    if (blobs.length) placeBlobs(request, blobs);
+    sendReply(request.id, session.run(request.module, request.ops), true);
   } catch (err) {
     var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
     send({ id: id, bad_request: describeError(err) });
   }
   return true;
+}
+
+// The input, read as bytes: lines of JSON, each followed by the blobs its
+// "blobs" counts. Chunks are kept apart until a message is whole, and only new
+// bytes are searched for the newline (a line of megabytes of hex arrives in
+// pipe-sized pieces; joining and searching it all again at each was quadratic).
+class Input {
+  constructor(session) {
+    this.session = session;
+    this.chunks = [];
+    this.length = 0; // bytes in chunks
+    this.searched = 0; // bytes of chunks known to hold no newline
+    this.waiting = null; // {request, sizes, total}: a line read, its blobs not yet whole
+    this.done = false;
+  }
+
+  // The first n bytes of the chunks, taken out of them.
+  take(n) {
+    var out;
+    if (this.chunks.length && this.chunks[0].length >= n) {
+      var first = this.chunks[0];
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      var all = Buffer.concat(this.chunks, this.length);
+      out = all.subarray(0, n);
+      this.chunks = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.length -= n;
+    return out;
+  }
+
+  // The index of the first newline in the chunks, or -1; searches new bytes only.
+  newline() {
+    var offset = 0;
+    for (var i = 0; i < this.chunks.length; i++) {
+      var chunk = this.chunks[i];
+      if (offset + chunk.length > this.searched) {
+        var cut = chunk.indexOf(10, Math.max(0, this.searched - offset));
+        if (cut >= 0) return offset + cut;
+      }
+      offset += chunk.length;
+    }
+    this.searched = this.length;
+    return -1;
+  }
+
+  push(chunk) {
+    if (this.done) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    this.pump();
+  }
+
+  pump() {
+    while (!this.done) {
+      if (this.waiting !== null) {
+        if (this.length < this.waiting.total) return;
+        var payload = this.take(this.waiting.total);
+        var blobs = [];
+        var at = 0;
+        for (var b = 0; b < this.waiting.sizes.length; b++) {
+          blobs.push(payload.subarray(at, at + this.waiting.sizes[b]));
+          at += this.waiting.sizes[b];
+        }
+        var request = this.waiting.request;
+        this.waiting = null;
+        this.handle(request, blobs);
+        continue;
+      }
+      var cut = this.newline();
+      if (cut < 0) return;
+      var line = this.take(cut + 1);
+      this.searched = 0;
+      this.line(line.toString('utf8', 0, cut));
+    }
+  }
+
+  line(text) {
+    if (!text.trim()) return;
+    var request = null;
+    var sizes;
+    try {
+      request = JSON.parse(text);
+      sizes = request !== null && typeof request === 'object' && !Array.isArray(request) ? blobSizes(request) : [];
+    } catch (err) {
+      var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
+      send({ id: id, bad_request: describeError(err) });
+      return;
+    }
+    var total = 0;
+    for (var i = 0; i < sizes.length; i++) total += sizes[i];
+    if (total > 0) this.waiting = { request: request, sizes: sizes, total: total };
+    else this.handle(request, sizes.length ? sizes.map(function () { return new Uint8Array(0); }) : []);
+  }
+
+  handle(request, blobs) {
+    if (!handleRequest(this.session, request, blobs)) {
+      this.done = true;
+      finish();
+    }
+  }
+
+  end() {
+    if (this.done) return;
+    this.done = true;
+    // a last line without its newline is answered; a request whose blobs were cut short is not
+    if (this.waiting === null && this.length) this.line(this.take(this.length).toString('utf8'));
+    finish();
+  }
 }
 
 function main() {
@@ -1067,37 +1272,13 @@ function main() {
     finish();
     return;
   }
-  send({ protocol: PROTOCOL_VERSION, runtime: engine.runtime, version: engine.version, pid: process.pid, info: engine.info });
-
-  var session = new Session();
-  // The pieces of a line not yet whole: only each new chunk is searched for the
-  // newline, and the pieces are joined once (appending every chunk to one string
-  // and searching it all again was quadratic in a line of megabytes of hex).
-  var pending = [];
-  var done = false;
-  process.stdin.setEncoding('utf8');
+  send({ protocol: PROTOCOL_VERSION, runtime: engine.runtime, version: engine.version, pid: process.pid, info: engine.info,
+    framing: FRAMING });
+  var input = new Input(new Session());
   process.stdin.on('data', function (chunk) {
-    if (done) return;
-    var start = 0;
-    var cut;
-    while (!done && (cut = chunk.indexOf('\n', start)) >= 0) {
-      pending.push(chunk.slice(start, cut));
-      var line = pending.join('');
-      pending = [];
-      start = cut + 1;
-      if (!handleLine(session, line)) {
-        done = true;
-        finish();
-      }
-    }
-    if (!done && start < chunk.length) pending.push(start === 0 ? chunk : chunk.slice(start));
+    input.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
   });
-  process.stdin.on('end', function () {
-    if (done) return;
-    done = true;
-    if (pending.length) handleLine(session, pending.join('')); // a last line without its newline
-    finish();
-  });
+  process.stdin.on('end', function () { input.end(); });
 }
 
 main();
