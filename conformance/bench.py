@@ -254,10 +254,10 @@ def markdown(doc: dict[str, Any]) -> str:
                                                     for s in sizes) + " |")
     lines += ["", "### What the harness costs", "",
               "A script through the driver, timed from the suite's process (JSON, pipe, the driver's "
-              "dispatch and hex), against the same operations by the runtime's API inside the driver "
-              "(`raw`), through the driver's dispatch without JSON (`session`), and with JSON but no "
-              "pipe (`json`). Short: instantiate, write 64 B, call, read 64 B; long: 100 operations "
-              "after the instantiate. The goal is a round trip within 2x raw.", "",
+              "dispatch, payloads as binary blobs), against the same operations by the runtime's API "
+              "inside the driver (`raw`), through the driver's dispatch without JSON (`session`), and "
+              "with JSON and blobs but no pipe (`json`). Short: instantiate, write 64 B, call, read "
+              "64 B; long: 100 operations after the instantiate. The goal is a round trip within 2x raw.", "",
               "| runtime | script | raw | session | json | round trip | ratio | model check |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for rid, rec in runtimes.items():

@@ -19,7 +19,7 @@ import pytest
 
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.runtimes import BUILTIN, RuntimeSpec
-from conformance.script import Call, Read, Script, Value, View, ViewRead, ViewWrite, Write
+from conformance.script import Call, Outcome, Read, Script, Value, View, ViewRead, ViewWrite, Write
 
 MIB = 1 << 20
 
@@ -253,3 +253,56 @@ def test_a_python_driver_reads_blobs_and_stops_at_a_request_cut_short() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_formatted_request_is_the_requests_json() -> None:
+    """The suite formats a binary-framed request's line directly: the same JSON, and the same
+    blobs, as encoding the request's dict gives, for every kind of operation."""
+    from conformance.driver_process import framed_request, framed_script, wire_ops
+    from conformance.guests import guest, inline_guest
+    from conformance.script import Grow, Instantiate, Size, ViewLength
+
+    ops = [Instantiate(), Write(-1, b"\n\x00"), Write(0, b""), Read(3, 9), Call("nop"),
+           Call('qu"o\\te\u00e9', (Value.i32(-1), Value("i64", 2**64 - 1), Value("f32", 0x7FC00001),
+                                   Value("f64", 1))),
+           Grow(2**40), Size(), View("v\n"), ViewRead("v\n", 1, 2), ViewWrite("v\n", 4, b"xy"),
+           ViewLength("v\n")]
+    for target in (guest("bytes"), inline_guest("tiny", '(module (memory (export "memory") 1))')):
+        for fresh in (False, True):
+            blobs: list[bytes] = []
+            module = {**target.to_wire(), **({"fresh": True} if fresh else {})}
+            want = framed_request({"id": 9, "module": module, "ops": wire_ops(ops, blobs)}, blobs)
+            got = framed_script(9, target, ops, fresh)
+            assert json.loads(got[0]) == json.loads(want[0])
+            assert got[1:] == want[1:] == [b"\n\x00", b"", b"xy"]
+            assert got[0].endswith(b"\n") and got[0].count(b"\n") == 1
+
+
+def test_the_fast_outcomes_are_the_checked_ones() -> None:
+    """The commonest answers are decoded on a short path: to the same outcomes as the checked
+    path, and anything it does not know (a bad blob, a bad value) still goes the long way."""
+    from conformance.driver_process import _checked, _fast, _outcome
+    from conformance.script import Instantiate, ScriptError, Size
+
+    blobs = [b"ab", b""]
+    cases = [({"ok": None}, Instantiate()), ({"ok": None}, Write(0, b"ab")), ({"ok": None}, Read(0, 2)),
+             ({"ok": {"blob": 0}}, Read(0, 2)), ({"ok": {"blob": 1}}, ViewRead("v", 0, 0)),
+             ({"ok": {"blob": 0}}, Read(0, 1)), ({"ok": {"blob": 2}}, Read(0, 2)),
+             ({"ok": {"blob": True}}, Read(0, 2)), ({"ok": "6162"}, Read(0, 2)),
+             ({"ok": [{"type": "i32", "value": "7"}]}, Call("f")),
+             ({"ok": [{"type": "i32", "value": "4294967296"}]}, Call("f")),
+             ({"ok": [{"type": "i33", "value": "1"}]}, Call("f")),
+             ({"ok": [{"type": "i32", "value": 7}]}, Call("f")), ({"ok": []}, Call("f")),
+             ({"ok": 3}, Size()), ({"trap": "unreachable", "message": "x"}, Call("f"))]
+    for obj, op in cases:
+        try:
+            slow: Outcome | str = _outcome(_checked(obj, op, blobs), op, blobs)
+        except ScriptError as exc:
+            slow = f"refused: {exc}"
+        try:
+            fast: Outcome | str | None = _fast(obj, op, blobs)
+        except ScriptError as exc:
+            fast = f"refused: {exc}"
+        assert fast is None or fast == slow, (obj, op, fast, slow)
+        if isinstance(slow, str):
+            assert fast is None or isinstance(fast, str), (obj, op, fast)

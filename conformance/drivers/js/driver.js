@@ -310,16 +310,35 @@ var F64 = new Float64Array(FLOATS, 0, 1);
 var U64 = new BigUint64Array(FLOATS, 0, 1);
 var WIDTHS = { i32: 32, f32: 32, i64: 64, f64: 64 };
 
+var DIGITS = /^[0-9]+$/;
+var LARGEST = { 32: '4294967295', 64: '18446744073709551615' };
+
+// The wire value's decimal text, checked to be a bit pattern of the type's
+// width. Digits without a leading zero are compared as text (as many digits as
+// the largest pattern: compared digit by digit); only a leading zero takes a
+// BigInt (a BigInt per argument was a fifth of a long script's time).
 function checkBits(type, wire) {
-  var text = String(wire.value);
-  var fits = /^[0-9]+$/.test(text)
-    && (WIDTHS[type] === undefined || BigInt(text) < (BigInt(1) << BigInt(WIDTHS[type])));
+  var text = typeof wire.value === 'string' ? wire.value : String(wire.value);
+  var width = WIDTHS[type];
+  var fits = DIGITS.test(text);
+  if (fits && width !== undefined) {
+    var largest = LARGEST[width];
+    if (text.length > 1 && text.charCodeAt(0) === 48) {
+      fits = BigInt(text) < (BigInt(1) << BigInt(width));
+    } else {
+      fits = text.length < largest.length || (text.length === largest.length && text <= largest);
+    }
+  }
   if (!fits) throw new HostError('bad-call', 'not an ' + type + ' bit pattern: ' + JSON.stringify(wire.value));
   return text;
 }
 
 function toJs(type, wire) {
-  var text = checkBits(type, wire);
+  return bitsToJs(type, checkBits(type, wire));
+}
+
+// A checked bit pattern's text as the JS value a call takes.
+function bitsToJs(type, text) {
   switch (type) {
     case 'i32':
       return Number(text) | 0;
@@ -474,6 +493,8 @@ class Session {
     this.memory = null;
     this.views = Object.create(null); // name -> {array, buffer, taken}; any name, "__proto__" too
     this.poisoned = '';
+    this.heapBuffer = null; // see heap()
+    this.heapView = null;
   }
 
   run(moduleSpec, ops) {
@@ -557,6 +578,8 @@ class Session {
   instantiate(moduleSpec) {
     this.instance = null;
     this.memory = null;
+    this.heapBuffer = null;
+    this.heapView = null;
     this.views = Object.create(null);
     this.poisoned = '';
     var compiled = this.compiledModule(moduleSpec);
@@ -578,6 +601,18 @@ class Session {
     this.instance = instance;
     var memory = instance.exports.memory;
     this.memory = memory instanceof WebAssembly.Memory ? memory : null;
+  }
+
+  // A Uint8Array over the memory's buffer now, made again only when the buffer
+  // is another (a grow, by host or guest, detaches it and makes a new one):
+  // what new Uint8Array(memory.buffer) gives, without an allocation per operation.
+  heap() {
+    var buffer = this.requireMemory().buffer;
+    if (this.heapBuffer !== buffer) {
+      this.heapView = new Uint8Array(buffer);
+      this.heapBuffer = buffer;
+    }
+    return this.heapView;
   }
 
   requireMemory() {
@@ -646,8 +681,8 @@ function checkArgs(name, sig, wireArgs) {
 // itself: a list of Numbers (for fn.apply) would be an array of doubles, whose
 // NaNs V8 canonicalises. Past four arguments, each is bound in turn (a bound
 // function keeps its arguments as values, not as an array of doubles).
-function callWith(fn, wire) {
-  var a = function (i) { return toJs(wire[i].type, wire[i]); };
+function callWith(fn, wire) { // checkArgs has checked every argument
+  var a = function (i) { return bitsToJs(wire[i].type, String(wire[i].value)); };
   switch (wire.length) {
     case 0: return fn();
     case 1: return fn(a(0));
@@ -728,9 +763,9 @@ var OPERATIONS = {
   write: function (session, op) {
     var addr = placeField(op, 'addr');
     var data = payloadOf(op);
-    var memory = session.requireMemory();
+    var heap = session.heap();
     try {
-      new Uint8Array(memory.buffer).set(data, addr);
+      heap.set(data, addr);
     } catch (err) {
       if (err instanceof RangeError) throw new HostError('out-of-range', 'Uint8Array.set: ' + firstLine(err.message));
       throw err;
@@ -742,7 +777,7 @@ var OPERATIONS = {
     var addr = placeField(op, 'addr');
     var length = placeField(op, 'length');
     // slice clamps at the end of the buffer: a short read is reported short.
-    return new Uint8Array(session.requireMemory().buffer).slice(addr, addr + length);
+    return session.heap().slice(addr, addr + length);
   },
 
   call: function (session, op) {
@@ -931,9 +966,20 @@ function benchCase(session, moduleSpec, spec, target, samples) {
       return measure(function () { for (var k = 0; k < steps.length; k++) steps[k](); }, target, samples);
     }
     if (depth === 'session') return measure(function () { session.run(moduleSpec, ops); }, target, samples);
-    var line = JSON.stringify({ id: 1, module: moduleSpec, ops: ops });
+    // the line as binary framing has it: payloads as blobs
+    var blobs = [];
+    var framed = ops.map(function (op) {
+      if (typeof op.data !== 'string') return op;
+      var copy = {};
+      for (var k in op) copy[k] = op[k];
+      copy.data = { blob: blobs.length };
+      blobs.push(hexToBytes(op.data));
+      return copy;
+    });
+    var line = JSON.stringify({ id: 1, module: moduleSpec, ops: framed, blobs: blobs.map(function (b) { return b.length; }) });
     return measure(function () {
       var request = JSON.parse(line);
+      placeBlobs(request, blobs);
       BENCH_SINK.value = encodeReply(request.id, session.run(request.module, request.ops), true);
     }, target, samples);
   }
