@@ -95,12 +95,15 @@ def harness_scripts() -> dict[str, Script]:
 
 
 def measure(fn: Callable[[], Any], target: float, samples: int) -> dict[str, float]:
-    """Nanoseconds per call of ``fn``, as the drivers measure: adaptive repeat, several samples."""
+    """Nanoseconds per call of ``fn``, as the drivers measure: adaptive repeat, several samples;
+    every result consumed (``results``: how many were not None), as the drivers' loops do."""
     repeat = 1
+    sink = 0
     while True:
         began = time.perf_counter_ns()
         for _ in range(repeat):
-            fn()
+            if fn() is not None:
+                sink += 1
         spent = time.perf_counter_ns() - began
         if spent >= target * 1e9:
             break
@@ -109,10 +112,11 @@ def measure(fn: Callable[[], Any], target: float, samples: int) -> dict[str, flo
     for _ in range(samples):
         began = time.perf_counter_ns()
         for _ in range(repeat):
-            fn()
+            if fn() is not None:
+                sink += 1
         per.append((time.perf_counter_ns() - began) / repeat)
     return {"median": statistics.median(per), "min": min(per), "max": max(per),
-            "repeat": repeat, "samples": samples}
+            "repeat": repeat, "samples": samples, "results": sink}
 
 
 def harness(process: DriverProcess, target: float, samples: int,
@@ -134,11 +138,11 @@ def harness(process: DriverProcess, target: float, samples: int,
             continue
         outcomes = result.outcomes
 
-        def trip_once(s: Script = script) -> None:
-            process.run(s)
+        def trip_once(s: Script = script) -> Any:
+            return process.run(s)
 
-        def check_once(s: Script = script, o: tuple[Outcome, ...] = outcomes) -> None:
-            check(s, o)
+        def check_once(s: Script = script, o: tuple[Outcome, ...] = outcomes) -> Any:
+            return check(s, o)
         trip = measure(trip_once, target, samples)
         model = measure(check_once, target, samples)
         raw = inside["raw"].get("median")
@@ -234,7 +238,10 @@ def markdown(doc: dict[str, Any]) -> str:
              f"(nx) is the ratio to {doc['reference']} in the same run (time: lower is faster; for "
              "GB/s, time too). Copies: `write`/`read` by the runtime's safest copying API, `view` "
              "through a kept zero-copy view, `memcpy` a plain copy of the same bytes in the same "
-             "process (Python: memoryview slice assignment; JS: `TypedArray.set`). Chart: "
+             "process (Python: memoryview slice assignment; JS: `TypedArray.set`). wasmer: `write`/`read` "
+             "through a `memoryview` of `Memory.buffer` (bounds-checked, the fast API), `view` through "
+             "`Memory.uint8_view()` (its `Uint8Array`, element by element). Every timed loop consumes "
+             "its results. Chart: "
              "[bench.svg](bench.svg).", ""]
     first: dict[str, Any] = next(iter(runtimes.values()), {})
     names = ["call nop", "call add", *[n for n in first.get("cases", {}) if n.startswith("string")],

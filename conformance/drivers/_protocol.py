@@ -456,15 +456,19 @@ def _measure(fn: Callable[[], Any], target: float, samples: int,
              setup: Optional[Callable[[], None]] = None, max_repeat: int = 1 << 30) -> Dict[str, Any]:
     """Nanoseconds per call of ``fn``: ``samples`` samples of about ``target`` seconds each.
 
-    ``setup`` (untimed) runs before each sample, for cases that use up state (a grow).
+    ``setup`` (untimed) runs before each sample, for cases that use up state (a grow). Every
+    timed loop consumes what each call returns (``results``: how many were not None), as the
+    JavaScript driver's must (an engine may drop a call whose result is unused).
     """
     repeat = 1
+    sink = 0
     while True:  # calibrate: grow the repeat count until a sample takes about target
         if setup is not None:
             setup()
         began = _clock_ns()
         for _ in range(repeat):
-            fn()
+            if fn() is not None:
+                sink += 1
         spent = _clock_ns() - began
         if spent >= target * 1e9 or repeat >= max_repeat:
             break
@@ -476,12 +480,13 @@ def _measure(fn: Callable[[], Any], target: float, samples: int,
             setup()
         began = _clock_ns()
         for _ in range(repeat):
-            fn()
+            if fn() is not None:
+                sink += 1
         per.append((_clock_ns() - began) / repeat)
     per.sort()
     n = len(per)
     median = per[n // 2] if n % 2 else (per[n // 2 - 1] + per[n // 2]) / 2
-    return {"median": median, "min": per[0], "max": per[-1], "repeat": repeat, "samples": n}
+    return {"median": median, "min": per[0], "max": per[-1], "repeat": repeat, "samples": n, "results": sink}
 
 
 def _pattern(size: int) -> bytes:
@@ -520,26 +525,27 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
         text = ("héllo wörld " * (size // 13 + 1)).encode()[:size].decode("utf-8", "ignore")
         echo = d.raw_call(str(case["func"]), [("i32", 0), ("i32", len(text.encode()))])
 
-        def round_trip() -> None:
+        def round_trip() -> Any:
             raw = text.encode()
             d.write(0, raw)
-            echo()
+            result = echo()
             if d.read(0, len(raw)).decode() != text:
                 raise HostError("internal", "string round trip lost bytes")
+            return result
         return _measure(round_trip, target, samples)
     if kind in ("grow", "grow_to"):
         # The host's grow, or the guest's memory.grow through its export "grow" (a runtime
         # with no host-side grow still has that one); a fresh instance per sample.
         by_guest = case.get("via") == "guest"
 
-        def grow(delta: int) -> None:
+        def grow(delta: int) -> Any:
             if by_guest:
                 before = d.size()
-                d.raw_call("grow", [("i32", delta)])()
+                old = d.raw_call("grow", [("i32", delta)])()
                 if d.size() == before and delta:
                     raise HostError("grow-failed", f"the guest's memory.grow({delta}) answered -1")
-            else:
-                d.grow(delta)
+                return old
+            return d.grow(delta)
         if kind == "grow":
             delta = int(case.get("delta", 1))
             grow(delta)  # refused here: reported as the case's error
@@ -566,7 +572,7 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
             steps = [_raw_step(d, wasm, key, op) for op in ops]
             return _measure(lambda: [step() for step in steps], target, samples)
         if depth == "session":
-            return _measure(lambda: session.run(module, ops), target, samples)
+            return _measure(lambda: session.run(module, ops, []), target, samples)
         # the line as binary framing has it: payloads as blobs
         blobs = [bytes.fromhex(op["data"]) for op in ops if "data" in op]
         framed, n = [], 0
@@ -577,9 +583,9 @@ def _bench_case(session: "_Session", module: Dict[str, Any], case: Dict[str, Any
             framed.append(op)
         line = json.dumps({"id": 1, "module": module, "ops": framed, "blobs": [len(b) for b in blobs]})
 
-        def whole() -> None:
+        def whole() -> List[bytes]:
             request = json.loads(line)
-            _reply(request["id"], session.run(request["module"], request["ops"], blobs), True)
+            return _reply(request["id"], session.run(request["module"], request["ops"], blobs), True)
         return _measure(whole, target, samples)
     raise HostError("unsupported", f"unknown bench case kind {kind!r}")
 
