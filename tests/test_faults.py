@@ -1,11 +1,12 @@
 """Every property can fail: run the suite against drivers that are wrong in one way each.
 
-Each fault runs the properties it must fail once, installed-package style
-(``--pyargs``), in a directory of its own; the report it writes says which
-properties failed, and each saved counterexample replays to the same failure
-with one command. The runs ask only whether a property fails, so they do not
-shrink (``--wasm-no-shrink``): the quick profile's examples must find each
-fault, and the first failing example is the counterexample.
+Every fault is a runtime of its own (``faulty-<fault>``), run on the properties
+it must fail (``tests/fault_selection.py``), all in one run of the suite,
+installed-package style (``--pyargs``), under pytest-xdist; the report says
+which properties failed on which, and each saved counterexample replays to the
+same failure with one command. The run asks only whether a property fails, so it
+does not shrink (``--wasm-no-shrink``): the quick profile's examples must find
+each fault, and the first failing example is the counterexample.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 
-FAULTY = Path(__file__).resolve().parent / "faulty_driver.py"
+HERE = Path(__file__).resolve().parent
+FAULTY = HERE / "faulty_driver.py"
 
 # fault -> the properties it must make fail (it may make others fail too)
 EXPECTED_FAILURES: dict[str, set[str]] = {
@@ -196,16 +198,20 @@ def driver_option(fault: str) -> str:
     return f"{runtime_id(fault)}={sys.executable} {FAULTY} {fault}"
 
 
-def run_suite(fault: str, workdir: Path, *extra: str) -> dict[str, Any]:
+def run_suite(faults: str | list[str], workdir: Path, *extra: str,
+              env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the suite on the faulty runtimes of ``faults`` (one, or several side by side)."""
+    faults = [faults] if isinstance(faults, str) else faults
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:warnings",
          "--wasm-profile=quick", "--wasm-no-shrink", f"--wasm-report-dir={workdir / 'report'}",
-         f"--wasm-driver={driver_option(fault)}", f"--wasm-runtime={runtime_id(fault)}", *extra],
-        cwd=workdir, capture_output=True, text=True, timeout=900,
+         *(f"--wasm-driver={driver_option(f)}" for f in faults),
+         f"--wasm-runtime={','.join(runtime_id(f) for f in faults)}", *extra],
+        cwd=workdir, capture_output=True, text=True, timeout=900, env={**os.environ, **(env or {})},
     )
     report_path = workdir / "report" / "report.json"
-    assert report_path.exists(), f"{fault}: no report written\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
+    assert report_path.exists(), f"{faults}: no report written\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
     report: dict[str, Any] = json.loads(report_path.read_text())
     report["_exit"] = proc.returncode
     report["_stdout"] = proc.stdout
@@ -214,14 +220,24 @@ def run_suite(fault: str, workdir: Path, *extra: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def fault_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """One run of the suite with every faulty runtime, each on the properties its fault must fail
+    (tests/fault_selection.py), under pytest-xdist: one pytest process, not one per fault. Each
+    fault's view of it is the report with that runtime's results only."""
     base = tmp_path_factory.mktemp("faults")
     # $WASM_CONFORMANCE_FAULTS=a,b runs only those faults (their tests: -k a or b); unset, all
     only = {f for f in os.environ.get("WASM_CONFORMANCE_FAULTS", "").split(",") if f}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # Each fault runs the properties it must fail (the others are not asserted on).
-        futures = {f: pool.submit(run_suite, f, base / f, "-k", _select(EXPECTED_FAILURES[f]))
-                   for f in EXPECTED_FAILURES if not only or f in only}
-        return {f: fut.result() for f, fut in futures.items()}
+    faults = [f for f in EXPECTED_FAILURES if not only or f in only]
+    selection = base / "selection.json"
+    selection.write_text(json.dumps({runtime_id(f): sorted(EXPECTED_FAILURES[f]) for f in faults}))
+    report = run_suite(faults, base, "-p", "fault_selection", "-n", "2", "--dist", "loadgroup",
+                       env={"WASM_FAULT_SELECTION": str(selection),
+                            "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])})
+    return {f: _of_runtime(report, runtime_id(f)) for f in faults}
+
+
+def _of_runtime(report: dict[str, Any], runtime: str) -> dict[str, Any]:
+    return {**report, "results": [r for r in report["results"] if r["runtime"] == runtime],
+            "runtimes": [r for r in report["runtimes"] if r["id"] == runtime]}
 
 
 def _select(properties: set[str]) -> str:
@@ -249,6 +265,7 @@ def test_fault_fails_its_properties(fault: str, fault_reports: dict[str, dict[st
     report = _report_of(fault, fault_reports)
     results = outcomes(report)
     assert report["_exit"] == 1, "a run with failures exits 1"
+    assert report["runtimes"][0]["ran"], f"{runtime_id(fault)} did not run"
     for prop in sorted(EXPECTED_FAILURES[fault]):
         result = results[prop]
         assert result["outcome"] == "fail", f"{fault} should fail {prop}, got {result['outcome']}"
@@ -262,15 +279,18 @@ def test_counterexamples_replay_with_one_command(fault: str,
                                                  fault_reports: dict[str, dict[str, Any]]) -> None:
     """The saved script fails again on the faulty runtime and passes on a correct one."""
     results = outcomes(_report_of(fault, fault_reports))
-    for prop in sorted(EXPECTED_FAILURES[fault]):
-        path = results[prop]["counterexample"]
-        again = subprocess.run(
-            [sys.executable, "-m", "conformance", "replay", path, "--runtime", runtime_id(fault),
-             "--wasm-driver", driver_option(fault)],
+
+    def replay(prop: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "conformance", "replay", results[prop]["counterexample"],
+             "--runtime", runtime_id(fault), "--wasm-driver", driver_option(fault)],
             capture_output=True, text=True, timeout=120,
         )
-        assert again.returncode == 1, f"{prop} did not fail on replay:\n{again.stdout}{again.stderr}"
-        assert "DIFFERS" in again.stdout
+    props = sorted(EXPECTED_FAILURES[fault])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for prop, again in zip(props, pool.map(replay, props), strict=True):
+            assert again.returncode == 1, f"{prop} did not fail on replay:\n{again.stdout}{again.stderr}"
+            assert "DIFFERS" in again.stdout
 
 
 def test_counterexample_is_the_drivers_fault_not_the_scripts(

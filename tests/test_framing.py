@@ -14,12 +14,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.runtimes import BUILTIN, RuntimeSpec
-from conformance.script import Call, Outcome, Read, Script, Value, View, ViewRead, ViewWrite, Write
+from conformance.script import Call, Op, Outcome, Read, Script, Value, View, ViewRead, ViewWrite, Write
 
 MIB = 1 << 20
 
@@ -166,7 +167,7 @@ def test_a_binary_framed_mib_round_trips_byte_exact(runtime: str) -> None:
             pytest.skip(str(exc))
         assert process.binary, f"{runtime}'s driver offers no binary framing"
         data = pattern(MIB)
-        ops = [Call("grow", (Value.i32(32),)), Write(0, data), Read(0, MIB), View("v"),
+        ops: list[Op] = [Call("grow", (Value.i32(32),)), Write(0, data), Read(0, MIB), View("v"),
                ViewWrite("v", MIB, data[::-1]), ViewRead("v", MIB, MIB), Write(5, b""), Read(7, 0)]
         result = process.run(Script.of("bytes", ops))
         assert result.status == "ok", result.detail
@@ -262,7 +263,7 @@ def test_the_formatted_request_is_the_requests_json() -> None:
     from conformance.guests import guest, inline_guest
     from conformance.script import Grow, Instantiate, Size, ViewLength
 
-    ops = [Instantiate(), Write(-1, b"\n\x00"), Write(0, b""), Read(3, 9), Call("nop"),
+    ops: list[Op] = [Instantiate(), Write(-1, b"\n\x00"), Write(0, b""), Read(3, 9), Call("nop"),
            Call('qu"o\\te\u00e9', (Value.i32(-1), Value("i64", 2**64 - 1), Value("f32", 0x7FC00001),
                                    Value("f64", 1))),
            Grow(2**40), Size(), View("v\n"), ViewRead("v\n", 1, 2), ViewWrite("v\n", 4, b"xy"),
@@ -285,7 +286,8 @@ def test_the_fast_outcomes_are_the_checked_ones() -> None:
     from conformance.script import Instantiate, ScriptError, Size
 
     blobs = [b"ab", b""]
-    cases = [({"ok": None}, Instantiate()), ({"ok": None}, Write(0, b"ab")), ({"ok": None}, Read(0, 2)),
+    cases: list[tuple[dict[str, Any], Op]] = [
+             ({"ok": None}, Instantiate()), ({"ok": None}, Write(0, b"ab")), ({"ok": None}, Read(0, 2)),
              ({"ok": {"blob": 0}}, Read(0, 2)), ({"ok": {"blob": 1}}, ViewRead("v", 0, 0)),
              ({"ok": {"blob": 0}}, Read(0, 1)), ({"ok": {"blob": 2}}, Read(0, 2)),
              ({"ok": {"blob": True}}, Read(0, 2)), ({"ok": "6162"}, Read(0, 2)),
