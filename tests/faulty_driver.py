@@ -121,6 +121,7 @@ class FaultyDriver(WasmtimeDriver):
         super().__init__()
         self.fault = fault
         self.runtime_id = f"faulty-{fault}"
+        self._last_key: str | None = None
         self.shadow = bytearray()
         self.instances = 0
         self.text = ""  # the module's text, where the request carries it (a generated module)
@@ -186,8 +187,12 @@ class FaultyDriver(WasmtimeDriver):
                 pass
         return results
 
+    def new_script(self) -> None:
+        super().new_script()
+        self._last_key = None  # sticky-instance sticks within a script, not across scripts
+
     def instantiate(self, wasm: bytes, key: str) -> None:
-        if self.fault == "sticky-instance" and key == getattr(self, "_last_key", None):
+        if self.fault == "sticky-instance" and key == self._last_key:
             return
         self._last_key = key
         if self.fault in ("ignore-maximum", "lax-limits"):
