@@ -1036,7 +1036,8 @@ def pytest_configure_node(node: Any) -> None:
 def _seed_tests(state: _State, items: list[pytest.Item]) -> None:
     """Give each property the run's seed (``hypothesis.seed``), so every runtime runs the same
     examples: the report compares like with like, and the reference runtime's outcome of a script
-    is computed once for all of them. A test's own ``@seed`` stands."""
+    is computed once for all of them. A test's own ``@seed``, or its own ``derandomize`` (the
+    layout property's, whose schemas are then the compile cache's), stands."""
     if state.seed is None:
         return
     from hypothesis import seed
@@ -1045,7 +1046,9 @@ def _seed_tests(state: _State, items: list[pytest.Item]) -> None:
         test = getattr(item, "obj", None)
         if test is None or not getattr(test, "is_hypothesis_test", False) or _runtime_of(item) is None:
             continue
-        if getattr(test, "_hypothesis_internal_use_seed", None) is None:
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if getattr(test, "_hypothesis_internal_use_seed", None) is None \
+                and not getattr(own, "derandomize", False):
             seed(state.seed)(test)
 
 

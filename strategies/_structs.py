@@ -28,9 +28,22 @@ assert sorted(_KIND_ORDER) == sorted(SCALAR_KINDS)
 _FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 _REST = "abcdefghijklmnopqrstuvwxyz0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ALIGNS = (1, 2, 4, 8, 16, 32)
-_IDENTIFIERS = (
-    st.tuples(st.sampled_from(_FIRST), st.text(_REST, max_size=9)).map("".join).filter(is_c_identifier)
-)
+
+
+def _identifier(n: int) -> str:
+    """The ``n``-th identifier: a first character, then up to 9 more, as digits of ``n``
+    (0 is ``a``; small numbers are short names)."""
+    n, first = divmod(n, len(_FIRST))
+    rest = []
+    while n:
+        n, digit = divmod(n - 1, len(_REST))
+        rest.append(_REST[digit])
+    return _FIRST[first] + "".join(rest)
+
+
+# One choice per name, not one per character (a schema draws a name per field and per struct,
+# and drawing them a character at a time was most of a schema's cost); shrinks towards "a".
+_IDENTIFIERS = st.integers(0, len(_FIRST) * len(_REST) ** 9 - 1).map(_identifier).filter(is_c_identifier)
 _OPTIONAL_ALIGNS = st.one_of(st.none(), st.sampled_from(_ALIGNS))
 _KINDS = st.sampled_from(_KIND_ORDER).map(Scalar)
 # What a field (or an array element) is: scalars twice as often as the others; shrinks to "scalar".
