@@ -1,7 +1,7 @@
 """Where the suite's seconds go: ``make profile``.
 
-    python -m conformance.profile [--runtime IDS] [--wasm-profile quick] [--out reports/latest]
-                                  [--tests] [--top 5]
+    python -m conformance.profile [--runtime IDS] [-k EXPR] [--wasm-profile quick]
+                                  [--out reports/latest] [--tests] [--top 5]
 
 Two parts, each in one process of its own so nothing is lost to the pipe between them:
 
@@ -13,8 +13,9 @@ Two parts, each in one process of its own so nothing is lost to the pipe between
   time of the stages that cut across layers (starting drivers, the probes, the reference
   runtime, the model's verdicts), and per runtime and per property the scripts and examples
   per second from the suite's own report.
-- **the project's self-tests** (``tests``, with ``--tests``): each test file's seconds, and the
-  slowest tests, most of which run the suite in a child process (the fault runs).
+- **the project's self-tests** (``tests``, with ``--tests``, under pytest-xdist as ``make test``
+  runs them): each test file's seconds (summed over workers), and the slowest tests, most of
+  which run the suite in a child process (the fault runs).
 
 Writes ``profile.md`` and ``profile.json`` in the output directory and prints the top costs.
 Figures are printed, never asserted: the machine is shared.
@@ -97,13 +98,15 @@ def attribute(stats: pstats.Stats) -> tuple[dict[str, float], dict[str, float], 
     return dict(layers), dict(stages), total
 
 
-def profile_suite(runtimes: str | None, wasm_profile: str, workdir: Path) -> dict[str, Any]:
+def profile_suite(runtimes: str | None, wasm_profile: str, workdir: Path, select: str = "") -> dict[str, Any]:
     import pytest
 
     args = ["--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider", f"--wasm-profile={wasm_profile}",
             f"--wasm-report-dir={workdir / 'report'}"]
     if runtimes:
         args.append(f"--wasm-runtime={runtimes}")
+    if select:
+        args += ["-k", select]
     prof = cProfile.Profile()
     began = time.monotonic()
     prof.enable()
@@ -153,7 +156,10 @@ def profile_tests(workdir: Path) -> dict[str, Any]:
 
     timer = _Timer()
     began = time.monotonic()
-    code = pytest.main(["tests", "-q", "-p", "no:cacheprovider", "--wasm-profile=quick",
+    import importlib.util
+
+    parallel = ["-n", "auto", "--dist", "loadgroup"] if importlib.util.find_spec("xdist") else []
+    code = pytest.main(["tests", "-q", "-p", "no:cacheprovider", "--wasm-profile=quick", *parallel,
                         f"--wasm-report-dir={workdir / 'tests-report'}"], plugins=[timer])
     wall = time.monotonic() - began
     files: dict[str, float] = defaultdict(float)
@@ -221,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runtime", help="runtime ids for the suite part (default: every one)")
     parser.add_argument("--wasm-profile", default="quick", choices=("quick", "default", "thorough"),
                         help="the suite's examples profile (default: quick)")
+    parser.add_argument("-k", dest="select", default="",
+                        help="only the properties this pytest -k expression selects")
     parser.add_argument("--tests", action="store_true", help="also time the project's self-tests")
     parser.add_argument("--no-suite", action="store_true", help="only the self-tests")
     parser.add_argument("--out", default="reports/latest", help="directory for profile.md and profile.json")
@@ -233,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="wasm-profile-") as tmp:
         if not args.no_suite:
-            doc["suite"] = profile_suite(args.runtime, args.wasm_profile, Path(tmp))
+            doc["suite"] = profile_suite(args.runtime, args.wasm_profile, Path(tmp), args.select)
         if args.tests or args.no_suite:
             doc["tests"] = profile_tests(Path(tmp))
     out = Path(args.out)
