@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -936,6 +936,17 @@ class DriverProcess:
         return " | ".join(lines[-4:])
 
     _eof = False
+    _poller: tuple[int, Any] | None = None
+
+    def _readable(self, fd: int, timeout: float) -> bool:
+        """Whether ``fd`` has something to read (or its writer is gone) within ``timeout`` seconds.
+        One poll object per file descriptor, kept: a selector made and closed per reply cost an
+        epoll_create, a register and a close for every script."""
+        if self._poller is None or self._poller[0] != fd:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN | select.POLLPRI)
+            self._poller = (fd, poller)
+        return bool(self._poller[1].poll(max(timeout, 0.0) * 1000))
 
     def _readexact(self, n: int, deadline: float) -> bytes | None:
         """``n`` bytes from the driver's stdout (a reply's blobs), or None at EOF, past the
@@ -947,25 +958,23 @@ class DriverProcess:
         self._buffer = self._buffer[n:]
         if got < n:
             fd = self.proc.stdout.fileno()
-            with selectors.DefaultSelector() as sel:
-                sel.register(fd, selectors.EVENT_READ)
-                while got < n:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+            while got < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                if not self._readable(fd, min(remaining, 1.0)):
+                    if self.proc.poll() is not None:
                         return None
-                    if not sel.select(min(remaining, 1.0)):
-                        if self.proc.poll() is not None:
-                            return None
-                        continue
-                    chunk = os.read(fd, max(n - got, 1 << 16))
-                    if not chunk:
-                        self._eof = True
-                        return None
-                    if got + len(chunk) > n:  # what follows the blobs is the next message's
-                        self._buffer = chunk[n - got:]
-                        chunk = chunk[:n - got]
-                    parts.append(chunk)
-                    got += len(chunk)
+                    continue
+                chunk = os.read(fd, max(n - got, 1 << 16))
+                if not chunk:
+                    self._eof = True
+                    return None
+                if got + len(chunk) > n:  # what follows the blobs is the next message's
+                    self._buffer = chunk[n - got:]
+                    chunk = chunk[:n - got]
+                parts.append(chunk)
+                got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _readline(self, deadline: float) -> str | None:
@@ -982,30 +991,28 @@ class DriverProcess:
         # it at each piece was quadratic.
         parts = [self._buffer]
         if b"\n" not in self._buffer:
-            with selectors.DefaultSelector() as sel:
-                sel.register(fd, selectors.EVENT_READ)
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._buffer = b"".join(parts)
+                    return None
+                if not self._readable(fd, min(remaining, 1.0)):
+                    if self.proc.poll() is not None:
                         self._buffer = b"".join(parts)
                         return None
-                    if not sel.select(min(remaining, 1.0)):
-                        if self.proc.poll() is not None:
-                            self._buffer = b"".join(parts)
-                            return None
-                        continue
-                    chunk = os.read(fd, 1 << 20)
-                    if not chunk:
-                        self._eof = True
-                        self._buffer = b"".join(parts)
-                        return None
-                    parts.append(chunk)
-                    if b"\n" in chunk:
-                        break
-                    size += len(chunk)
-                    if size > self._limit:
-                        self._overflow = size
-                        self._buffer = b""
-                        return None
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    self._eof = True
+                    self._buffer = b"".join(parts)
+                    return None
+                parts.append(chunk)
+                if b"\n" in chunk:
+                    break
+                size += len(chunk)
+                if size > self._limit:
+                    self._overflow = size
+                    self._buffer = b""
+                    return None
         line, _, self._buffer = b"".join(parts).partition(b"\n")
         return line.decode("utf-8", "replace")
