@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from conformance import atomic, baseline, divergences, parallel
+from conformance import atomic, divergences, parallel
 from conformance.checks import (
     REFERENCE,
     ConformanceFailure,
@@ -35,7 +35,7 @@ from conformance.checks import (
 )
 from conformance.driver_process import DriverProcess, RuntimeUnavailable, install_signal_handlers
 from conformance.probes import FEATURES, Features, probe
-from conformance.report import HOST, Report, Result, RuntimeRecord
+from conformance.report import HOST, Report, Result, RuntimeRecord, baseline
 from conformance.runtimes import (
     BUILTIN,
     RuntimeSpec,

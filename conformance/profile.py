@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, Any], ...] = (
     ("checks, divergences, report (the plugin)",
      lambda f, n: any(m in f for m in ("/conformance/checks.py", "/conformance/plugin.py",
                                        "/conformance/report", "/conformance/divergences.py",
-                                       "/conformance/probes.py", "/conformance/html_report.py"))),
+                                       "/conformance/probes.py"))),
     ("guests: building and loading modules",
      lambda f, n: any(m in f for m in ("/conformance/cguest.py", "/conformance/guests.py",
                                        "/conformance/edge_modules.py", "/conformance/layout.py",

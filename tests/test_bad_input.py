@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import atomic, baseline
+from conformance import atomic
 from conformance.model.memory import Memory
+from conformance.report import baseline
 from conformance.runtimes import _wasmer_python
 from conformance.script import Read, ScriptError, op_from_json
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.baseline import compare, outcomes_of
+from conformance.report.baseline import compare, outcomes_of
 
 FAULTY = Path(__file__).resolve().parent / "faulty_driver.py"
 SELECT = "test_bytes or test_grow_by_a_huge_delta_fails"

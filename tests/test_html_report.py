@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from conformance.html_report import detail_id, render
 from conformance.report import worst_cells
+from conformance.report.html import detail_id, render
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTY = Path(__file__).resolve().parent / "faulty_driver.py"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conformance.html_report import render
 from conformance.report import Report, Result, RuntimeRecord, worst_cells
+from conformance.report.html import render
 
 PROP = "test_growth.py::test_declared_limits_at_the_cap"
 

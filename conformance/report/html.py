@@ -198,7 +198,7 @@ def _memory_edges(edges: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
-    from conformance.report import case_counts, worst_cells
+    from conformance.report.results import case_counts, worst_cells
 
     cells = worst_cells(results)  # a parametrised property shows its worst case
     properties = list(dict.fromkeys(r["property"] for r in results))
@@ -244,7 +244,7 @@ def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
 
 def _dialogs(results: list[dict[str, Any]], examples: Mapping[str, int]) -> str:
     """One dialog per result (per case of a parametrised property), each id once on the page."""
-    from conformance.report import case_counts
+    from conformance.report.results import case_counts
 
     seen: set[str] = set()
     dialogs = []

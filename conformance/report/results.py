@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from conformance import atomic, html_report
-from conformance.baseline import Comparison
+from conformance import atomic
 from conformance.guests import all_guests
+from conformance.report import html as html_report
+from conformance.report.baseline import Comparison
 
 ResultOutcome = Literal["pass", "fail", "known-divergence", "skip", "crash", "timeout"]
 OUTCOMES: tuple[ResultOutcome, ...] = ("pass", "fail", "known-divergence", "skip", "crash", "timeout")
@@ -125,7 +126,7 @@ class Report:
             "examples_per_second": self.examples_per_second(),
             "command": self.command,
             "host": {"python": sys.version.split()[0], "platform": platform.platform()},
-            "package": str(Path(__file__).resolve().parent),
+            "package": str(Path(__file__).resolve().parent.parent),
             "runtimes": [_rounded(asdict(r)) for r in self.runtimes.values()],
             "guests": [{"name": g.name, "sha256": g.sha256, "bytes": g.path.stat().st_size}
                        for g in all_guests()],
