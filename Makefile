@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed
 WASMER_VENV := .venv-wasmer
 WASMER_STAMP := $(WASMER_VENV)/.installed
 WASMER_PACKAGES := wasmer==1.1.0 wasmer_compiler_cranelift==1.1.0 wasmer_compiler_singlepass==1.1.0
-JS_DIR := conformance/drivers/js
-JS_STAMP := $(JS_DIR)/node_modules/.installed
+# pip's own warnings (-qq) are off: this machine's pip config names index locations that
+# do not exist for most packages, and pip warns about each ("Location 'file:///...' is
+# ignored") even with --quiet. Errors still print.
+PIP_INSTALL = -m pip install --quiet --quiet
 
 # The C and Rust guest toolchains (Debian): clang for wasm32 (layout guests are
 # compiled per struct schema), rustc with the wasm32 standard library (the Rust guest
@@ -23,10 +25,11 @@ setup: setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-e
 setup-python: $(STAMP)
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "setup: $(VENV) with the project and its dev extra, from PyPI"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) $(PIP_INSTALL) --upgrade pip
+	@$(PY) $(PIP_INSTALL) -e '.[dev]'
+	@touch $(STAMP)
 
 # The example third-party project (examples/third_party_runtime): installed, it adds the
 # runtime demo-sandbox to the suite by entry point.
@@ -34,8 +37,9 @@ EXAMPLE_STAMP := $(VENV)/.example-installed
 setup-example: $(EXAMPLE_STAMP)
 
 $(EXAMPLE_STAMP): examples/third_party_runtime/pyproject.toml $(STAMP)
-	$(PY) -m pip install --quiet -e examples/third_party_runtime
-	touch $(EXAMPLE_STAMP)
+	@echo "setup: the example third-party runtime (examples/third_party_runtime) into $(VENV)"
+	@$(PY) $(PIP_INSTALL) -e examples/third_party_runtime
+	@touch $(EXAMPLE_STAMP)
 
 # A CPython 3.10: python3.10 on PATH, else the newest 3.10 pyenv has. Without
 # one, the wasmer runtimes are skipped with that reason; setup goes on.
@@ -47,25 +51,24 @@ setup-wasmer:
 	  v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.10(\.|$$)' | tail -n 1); \
 	  if [ -n "$$v" ]; then py="$$(pyenv root)/versions/$$v/bin/python3.10"; fi; \
 	fi; \
-	if [ -z "$$py" ]; then echo "setup: no CPython 3.10 found; wasmer runtimes will be skipped"; exit 0; fi; \
+	if [ -z "$$py" ]; then echo "setup: no CPython 3.10 found (python3.10 on PATH, or pyenv install 3.10); wasmer runtimes will be skipped"; exit 0; fi; \
 	echo "setup: wasmer in $(WASMER_VENV) with $$py"; \
 	"$$py" -m venv $(WASMER_VENV) && \
-	$(WASMER_VENV)/bin/python -m pip install --quiet $(WASMER_PACKAGES) && touch $(WASMER_STAMP) \
+	$(WASMER_VENV)/bin/python $(PIP_INSTALL) $(WASMER_PACKAGES) && touch $(WASMER_STAMP) \
 	|| echo "setup: installing wasmer failed; wasmer runtimes will be skipped"
 
-# Bun and Deno from the npm registry, as pinned by the lockfile.
-setup-js:
-	@if [ -f $(JS_STAMP) ]; then exit 0; fi; \
-	if ! command -v npm >/dev/null; then echo "setup: no npm; bun and deno will be skipped"; exit 0; fi; \
-	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error && touch $(JS_STAMP) \
-	|| echo "setup: npm ci failed; bun and deno will be skipped"
+# Bun and Deno from the npm registry, as pinned by conformance/drivers/js/package-lock.json,
+# into a user cache (~/.cache/wasm-memory-conformance/js; conformance/js_engines.py), once per
+# lockfile. Without npm, or if npm ci fails, bun and deno are skipped; setup goes on.
+setup-js: $(STAMP)
+	@$(PY) -m conformance.js_engines || true
 
 # Without root or apt, the layout property is skipped, saying there is no compiler.
 setup-toolchains:
 	@if printf 'int f(void){return 1;}' | clang --target=wasm32-wasi -nostartfiles -Wl,--no-entry \
 	     -x c - -o /dev/null 2>/dev/null && [ -x /usr/bin/rustc ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "setup: installing $(TOOLCHAIN_PACKAGES)"; \
+	  echo "setup: apt-get install $(TOOLCHAIN_PACKAGES) (as root: the C and Rust guest toolchains)"; \
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1 || \
 	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TOOLCHAIN_PACKAGES) >/dev/null 2>&1)) \
 	  || echo "setup: apt-get could not install the toolchains; compiled guests will be skipped"; \
@@ -77,7 +80,7 @@ setup-toolchains:
 setup-browser:
 	@if command -v chromium >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "setup: installing chromium"; \
+	  echo "setup: apt-get install chromium (as root: the browser of the report.html test)"; \
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
 	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1)) \
 	  || echo "setup: apt-get could not install chromium; the report.html browser test will be skipped"; \
@@ -119,4 +122,4 @@ check-guests: setup-python
 	$(PY) guest-modules/build.py --check
 
 clean:
-	rm -rf $(VENV) $(WASMER_VENV) $(JS_DIR)/node_modules reports/latest .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WASMER_VENV) conformance/drivers/js/node_modules reports/latest .hypothesis .mypy_cache .ruff_cache

@@ -71,32 +71,64 @@ def _python(runtime: str, script: str, *args: str, description: str, needs: str,
                        description, needs, missing=missing, base=base, slow=slow)
 
 
+WASMER_VENV = Path(__file__).resolve().parents[1] / ".venv-wasmer"
+"""make setup-wasmer's environment, beside the package (in a checkout: the repo's own)"""
+WASMER_PACKAGES = "wasmer==1.1.0 wasmer_compiler_cranelift==1.1.0 wasmer_compiler_singlepass==1.1.0"
+
+
+def _pyenv_310(shim: str) -> str | None:
+    """The newest CPython 3.10 behind a pyenv shim, or None: a shim with no 3.10 behind it only
+    prints pyenv's complaint, so it is never run as the driver's interpreter."""
+    root = Path(shim).resolve().parent.parent
+    found = sorted(root.glob("versions/3.10*/bin/python3.10"),
+                   key=lambda p: int(p.parts[-3][5:]) if p.parts[-3][5:].isdigit() else -1)
+    return str(found[-1]) if found else None
+
+
 def _wasmer_python() -> tuple[str, str]:
     """The CPython 3.10 that has wasmer: $WASM_CONFORMANCE_WASMER_PYTHON, the project's .venv-wasmer
     (beside the package: the setup's own; never one in whatever directory the run starts from),
-    python3.10 on PATH."""
+    python3.10 on PATH (through a pyenv shim, the newest 3.10 pyenv has)."""
     given = os.environ.get("WASM_CONFORMANCE_WASMER_PYTHON")
     if given:
         return given, ""
-    venv = Path(__file__).resolve().parents[1] / ".venv-wasmer" / "bin" / "python"
+    venv = WASMER_VENV / "bin" / "python"
     if venv.exists():
         return str(venv), ""
     found = shutil.which("python3.10")
+    if found and Path(found).parent.name == "shims" and "pyenv" in found:
+        found = _pyenv_310(found)
     if found:
         return found, ""
-    return "python3.10", ("no CPython 3.10 for wasmer (its wheels stop at 3.10): none on PATH, no "
-                          ".venv-wasmer, no $WASM_CONFORMANCE_WASMER_PYTHON")
+    return "python3.10", (
+        "no CPython 3.10 for wasmer (its wheels stop at 3.10); looked at $WASM_CONFORMANCE_WASMER_PYTHON, "
+        f"{WASMER_VENV}, python3.10 on PATH (pyenv's included). Get one (pyenv install 3.10, or "
+        "apt install python3.10 where the distribution has it), then: python3.10 -m venv ~/.venv-wasmer && "
+        f"~/.venv-wasmer/bin/pip install {WASMER_PACKAGES} and "
+        "WASM_CONFORMANCE_WASMER_PYTHON=~/.venv-wasmer/bin/python (in the repo, make setup-wasmer)")
+
+
+def js_engines_dir() -> Path:
+    """Where ``python -m conformance.js_engines`` (``make setup-js``) has npm put bun and deno:
+    ``$WASM_CONFORMANCE_JS_DIR``, else ``wasm-memory-conformance/js`` under ``$XDG_CACHE_HOME``
+    (default ``~/.cache``), beside the compiled guests' cache. Never inside the package."""
+    explicit = os.environ.get("WASM_CONFORMANCE_JS_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wasm-memory-conformance" / "js"
 
 
 def _js_engine(name: str) -> tuple[str, str]:
-    """An engine from the project's npm install, else from PATH."""
-    local = JS_DIR / "node_modules" / ".bin" / name
+    """An engine from the user cache's npm install (conformance/js_engines.py), else from PATH."""
+    local = js_engines_dir() / "node_modules" / ".bin" / name
     if local.exists():
         return str(local), ""
     found = shutil.which(name)
     if found:
         return found, ""
-    return name, f"no {name} executable: not on PATH and not installed by setup (npm ci --prefix {JS_DIR})"
+    return name, (f"no {name} executable: not on PATH and not in {js_engines_dir()} "
+                  "(python -m conformance.js_engines installs bun and deno there with npm)")
 
 
 def _js(runtime: str, engine: str, engine_args: tuple[str, ...], description: str,
@@ -132,8 +164,9 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
                 description="wasmer 1.1, Singlepass compiler, on CPython 3.10",
                 needs="CPython 3.10 with PyPI wasmer and wasmer_compiler_singlepass 1.1.0"),
         _js("node", "node", (), "Node.js (V8)", "node on PATH"),
-        _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun"),
-        _js("deno", "deno", ("run", "--allow-read", "--quiet"), "Deno (V8)", "npm package deno"),
+        _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun (python -m conformance.js_engines)"),
+        _js("deno", "deno", ("run", "--allow-read", "--quiet"), "Deno (V8)",
+            "npm package deno (python -m conformance.js_engines)"),
     ]
     return {s.id: s for s in specs}
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from conformance import js_engines, runtimes
 from conformance.runtimes import BUILTIN, UnknownRuntime, parse_custom, select
 
 EXPECTED = {"wasmtime", "wasmtime-winch", "wasmtime-pulley", "wasmtime-moving-memory", "wasm3", "pywasm",
@@ -61,3 +64,53 @@ def test_custom_drivers() -> None:
         parse_custom("wasmtime=python x.py")
     with pytest.raises(UnknownRuntime, match="ID=COMMAND"):
         parse_custom("nothing")
+
+
+def _fake_pyenv(tmp_path: Path, versions: list[str]) -> Path:
+    root = tmp_path / "pyenv"
+    (root / "shims").mkdir(parents=True)
+    shim = root / "shims" / "python3.10"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.10: command not found' >&2; exit 127\n")
+    shim.chmod(0o755)
+    for v in versions:
+        bindir = root / "versions" / v / "bin"
+        bindir.mkdir(parents=True)
+        (bindir / "python3.10").write_text("")
+    return root
+
+
+def test_a_pyenv_shim_is_never_wasmers_interpreter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a pyenv shim, the newest 3.10 pyenv has; with none, a reason that says how to get one."""
+    monkeypatch.delenv("WASM_CONFORMANCE_WASMER_PYTHON", raising=False)
+    monkeypatch.setattr(runtimes, "WASMER_VENV", tmp_path / "no-venv")
+    root = _fake_pyenv(tmp_path, ["3.10.2", "3.10.13", "3.9.18"])
+    monkeypatch.setenv("PATH", str(root / "shims"))
+    python, missing = runtimes._wasmer_python()
+    assert (python, missing) == (str(root / "versions" / "3.10.13" / "bin" / "python3.10"), "")
+    empty = _fake_pyenv(tmp_path / "empty", ["3.11.7"])
+    monkeypatch.setenv("PATH", str(empty / "shims"))
+    python, missing = runtimes._wasmer_python()
+    assert missing.startswith("no CPython 3.10 for wasmer")
+    assert "pyenv install 3.10" in missing and "WASM_CONFORMANCE_WASMER_PYTHON=" in missing
+    assert "pyenv:" not in missing and str(tmp_path / "no-venv") in missing
+
+
+def test_bun_and_deno_come_from_the_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JavaScript engines' npm install lives in $WASM_CONFORMANCE_JS_DIR (else the XDG cache), never
+    inside the package; an install stands while the lockfile is the same."""
+    monkeypatch.delenv("WASM_CONFORMANCE_JS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert runtimes.js_engines_dir() == tmp_path / "cache" / "wasm-memory-conformance" / "js"
+    where = tmp_path / "js"
+    monkeypatch.setenv("WASM_CONFORMANCE_JS_DIR", str(where))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
+    _executable, missing = runtimes._js_engine("bun")
+    assert str(where) in missing and "python -m conformance.js_engines" in missing
+    assert js_engines.install() == "no npm on PATH"
+    bun = where / "node_modules" / ".bin" / "bun"
+    bun.parent.mkdir(parents=True)
+    bun.write_text("")
+    assert runtimes._js_engine("bun") == (str(bun), "")
+    assert not js_engines.is_installed()
+    (where / js_engines.STAMP).write_text(js_engines.lock_digest() + "\n")
+    assert js_engines.is_installed() and js_engines.install() == ""
