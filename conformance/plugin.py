@@ -80,6 +80,11 @@ class _State:
     runtimes: dict[str, WasmRuntime] = field(default_factory=dict)
     current: str = ""
     profile: str = "default"
+    own_profile: bool = True
+    """the suite's Hypothesis profile was loaded (the suite's own tests run, or --wasm-profile):
+    then the run's seed and the slow runtimes' share apply; otherwise the session's settings rule"""
+    write_report: bool = True
+    """a report is written at the end: --wasm-report-dir was given, or the suite's own tests run"""
     features: dict[str, Features] = field(default_factory=dict)
     reference: DriverProcess | None = None
     started: dict[str, DriverProcess] = field(default_factory=dict)
@@ -155,6 +160,9 @@ STATE = pytest.StashKey[_State]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Registered before any plugin's pytest_configure, so that Hypothesis' own plugin finds them
+    # (``--hypothesis-profile=wasm-conformance-quick``); loaded only for the suite (pytest_sessionstart).
+    _register_hypothesis_profiles()
     group = parser.getgroup("wasm-conformance", "WebAssembly memory conformance")
     group.addoption(
         "--wasm-runtime", metavar="NAME[,NAME...]", default=None,
@@ -169,18 +177,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--wasm-profile", metavar="PROFILE", choices=sorted(PROFILES), default=None,
         help="Hypothesis examples per property and runtime: quick (20), default (100), "
-             "thorough (1000) (default: default, or $WASM_CONFORMANCE_PROFILE)",
+             "thorough (1000) (default: default, or $WASM_CONFORMANCE_PROFILE). The suite's "
+             "Hypothesis profile is loaded when the suite's own tests run, or when this option "
+             "(or the variable) is given; otherwise the session's own Hypothesis settings rule "
+             "(--hypothesis-profile, @settings)",
     )
     group.addoption(
         "--wasm-no-shrink", action="store_true", default=False,
         help="report the first failing example as found, without shrinking it: a failure costs a "
              "few examples instead of hundreds (a triage run, or a self-test that only asks "
-             "whether a property fails); the counterexample is longer",
+             "whether a property fails); the counterexample is longer (with the suite's "
+             "profile only: see --wasm-profile)",
     )
     group.addoption(
         "--wasm-report-dir", metavar="DIR", type=Path, default=None,
-        help="where report.json, report.md and counterexamples go (default: reports/latest "
-             "under the current directory)",
+        help="write report.json, report.md and counterexamples here (default: reports/latest "
+             "under the current directory when the suite's own tests run; tests of your own that "
+             "use the wasm_runtime fixture write no report unless this is given)",
     )
     group.addoption(
         "--wasm-known-divergences", metavar="DIR", type=Path, default=None,
@@ -214,24 +227,27 @@ def pytest_configure(config: pytest.Config) -> None:
     except UnknownRuntime as exc:
         raise pytest.UsageError(str(exc)) from None
     explicit = (named_explicitly(config.getoption("wasm_runtime")) | custom) & {s.id for s in specs}
-    profile = (config.getoption("wasm_profile") or os.environ.get("WASM_CONFORMANCE_PROFILE")
-               or "default")
+    asked = config.getoption("wasm_profile") or os.environ.get("WASM_CONFORMANCE_PROFILE")
+    profile = asked or "default"
     if profile not in PROFILES:
         raise pytest.UsageError(f"unknown profile {profile!r}; valid: {', '.join(PROFILES)}")
-    _load_hypothesis_profile(profile, shrink=not config.getoption("wasm_no_shrink"))
+    suite_run = _collects_suite(config)
+    own_profile = bool(asked) or suite_run  # loaded at pytest_sessionstart, after every configure
     known_dir = config.getoption("wasm_known_divergences") or divergences.BUILTIN_DIR
     try:
         known = divergences.load(known_dir)
     except divergences.BadDivergenceFile as exc:
         raise pytest.UsageError(f"known divergences: {exc}") from None
-    report_dir = config.getoption("wasm_report_dir") or Path.cwd() / "reports" / "latest"
-    _check_inputs(config, report_dir)
+    asked_dir = config.getoption("wasm_report_dir")
+    report_dir = asked_dir or Path.cwd() / "reports" / "latest"
+    _check_inputs(config, report_dir, write_report=asked_dir is not None or suite_run)
     report = Report(profile=profile, command=shlex.join(["pytest", *config.invocation_params.args]))
     for spec in specs:
         report.runtimes[spec.id] = RuntimeRecord(spec.id, description=spec.description,
                                                  needs=spec.needs, command=spec.describe_command())
     config.stash[STATE] = _State(specs, report_dir, config.getoption("wasm_script_timeout"),
-                                 known, report, profile=profile)
+                                 known, report, profile=profile, own_profile=own_profile,
+                                 write_report=asked_dir is not None or suite_run)
     config.stash[STATE].seed = _run_seed(config, profile)
     if not hasattr(config, "workerinput"):  # the controller of an xdist run checks for its workers
         config.stash[STATE].started = _start_named(
@@ -350,12 +366,12 @@ class _Progress:
             state.worker_runtimes.setdefault(worker, set()).add(result.runtime)
 
 
-def _check_inputs(config: pytest.Config, report_dir: Path) -> None:
+def _check_inputs(config: pytest.Config, report_dir: Path, write_report: bool = True) -> None:
     """Options that would only fail after every test ran stop the run now, in one line."""
     timeout = config.getoption("wasm_script_timeout")
     if not (timeout > 0 and math.isfinite(timeout)):
         raise pytest.UsageError(f"--wasm-script-timeout must be a positive number of seconds, got {timeout}")
-    why = atomic.cannot_write(report_dir)
+    why = atomic.cannot_write(report_dir) if write_report else ""
     if why:
         raise pytest.UsageError(f"cannot write the report in {report_dir}: {why} (see --wasm-report-dir)")
     save_as = config.getoption("wasm_save_baseline")
@@ -393,21 +409,111 @@ def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, D
     return started
 
 
-def _load_hypothesis_profile(profile: str, shrink: bool = True) -> None:
+def _hypothesis_profile_name(profile: str, shrink: bool = True) -> str:
+    return f"wasm-conformance-{profile}" + ("" if shrink else "-no-shrink")
+
+
+def _register_hypothesis_profiles() -> None:
+    """Register the suite's Hypothesis profiles (``wasm-conformance-quick``, ``-default``,
+    ``-thorough``, each also ``-no-shrink``), loading none of them."""
     from hypothesis import HealthCheck, Phase, settings
 
-    name = f"wasm-conformance-{profile}" + ("" if shrink else "-no-shrink")
-    phases = [p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)]
-    settings.register_profile(
-        name,
-        phases=phases,
-        max_examples=PROFILES[profile],
-        deadline=None,  # a round trip to a child process is not a unit of work to time
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        derandomize=profile == "quick",
-        print_blob=True,
-    )
+    for profile, examples in PROFILES.items():
+        for shrink in (True, False):
+            settings.register_profile(
+                _hypothesis_profile_name(profile, shrink),
+                phases=[p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)],
+                max_examples=examples,
+                deadline=None,  # a round trip to a child process is not a unit of work to time
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+                derandomize=profile == "quick",
+                print_blob=True,
+            )
+
+
+def _load_hypothesis_profile(profile: str, shrink: bool = True) -> None:
+    from hypothesis import settings
+
+    name = _hypothesis_profile_name(profile, shrink)
+    try:
+        settings.get_profile(name)
+    except Exception:  # registered at addoption; not where the plugin was registered late
+        _register_hypothesis_profiles()
     settings.load_profile(name)
+
+
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+
+
+def _collects_suite(config: pytest.Config) -> bool:
+    """Whether this session collects the suite's own tests (conformance/suite): a path argument
+    (or testpaths) at it, in it, or above it with nothing between that pytest would not enter (a
+    virtualenv, site-packages, a hidden folder); ``--pyargs conformance[.suite[.test_x]]``."""
+    pyargs = bool(config.getoption("pyargs", False))
+    for arg in config.args:
+        target = str(arg).split("::", 1)[0]
+        path = _module_path(target) if pyargs else None
+        if path is None:
+            path = Path(config.invocation_params.dir, target)
+        try:
+            path = path.resolve()
+        except OSError:
+            continue
+        if path == SUITE_DIR or SUITE_DIR in path.parents:
+            return True
+        if path in SUITE_DIR.parents and not _hidden_between(path, SUITE_DIR):
+            return True
+    return False
+
+
+def _module_path(name: str) -> Path | None:
+    import importlib.util
+
+    if not name.replace(".", "").replace("_", "").isalnum():
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    origin = Path(spec.origin)
+    return origin.parent if origin.name == "__init__.py" else origin
+
+
+def _hidden_between(top: Path, below: Path) -> bool:
+    """A folder between ``top`` and ``below`` that pytest does not recurse into by default."""
+    here = top
+    for part in below.relative_to(top).parts:
+        here = here / part
+        if part.startswith(".") or part in ("site-packages", "dist-packages", "venv", "build", "dist") \
+                or (here / "pyvenv.cfg").exists():
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Load the suite's Hypothesis profile where it applies: after every plugin's pytest_configure
+    (so after Hypothesis' own ``--hypothesis-profile``, which --wasm-profile overrides), before
+    collection imports the tests (Hypothesis binds a test's settings when it is decorated), and
+    before the header names the profile."""
+    state = session.config.stash.get(STATE, None)
+    if state is not None and state.own_profile:
+        _load_hypothesis_profile(state.profile, shrink=not session.config.getoption("wasm_no_shrink"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: Any) -> None:
+    """A module of the suite about to be collected, in a session that did not name the suite (so
+    that pytest_configure did not see it coming): its properties get the suite's profile and the
+    run writes its report, as a run of the suite does."""
+    state = parent.config.stash.get(STATE, None)
+    if state is None or state.own_profile or SUITE_DIR not in Path(module_path).resolve().parents:
+        return
+    state.own_profile = True
+    state.write_report = True
+    _load_hypothesis_profile(state.profile, shrink=not parent.config.getoption("wasm_no_shrink"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -433,7 +539,7 @@ def wasm_runtime(request: pytest.FixtureRequest) -> WasmRuntime:
         runtime = WasmRuntime(
             spec=spec,
             process=process or DriverProcess(spec, script_timeout=state.script_timeout),
-            counterexample_dir=state.report_dir / "counterexamples",
+            counterexample_dir=state.report_dir / "counterexamples" if state.write_report else None,
             current_test=lambda: state.current,
             current_case=lambda: state.report.current_case,
             reference=state.run_on_reference,
@@ -654,7 +760,7 @@ def _adjusted_settings(item: pytest.Item, state: _State, given: Any) -> Any:
     from hypothesis import settings
 
     runtime = _runtime_of(item)
-    if given is None or runtime is None:
+    if given is None or runtime is None or not state.own_profile:
         return None
     changes: dict[str, Any] = {}
     spec = next((s for s in state.specs if s.id == runtime), None)
@@ -869,12 +975,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         _baselines(session, state)
         state.report.seed = _seed_of(session.config, state.profile)
         slow = [s.id for s in state.specs if s.slow]
-        if slow:
+        if not state.own_profile:
+            from hypothesis import settings
+
+            state.report.rules.append(
+                f"Hypothesis settings: the session's own (profile "
+                f"{settings.get_current_profile_name()!r}); the suite's profile was not loaded, "
+                "nor its one seed for every runtime (--wasm-profile loads both).")
+        elif slow:
             state.report.rules.append(
                 f"{', '.join(slow)}: an interpreter written in Python, runs 1/{SLOW_SHARE} of the "
                 f"profile's examples per property (at least {SLOW_FLOOR}).")
         state.report.rules.append("An example that shows a runtime's known divergence exactly as its entry "
                                   "pins it ends there, counted as run; any other failure fails.")
+        if not state.write_report:
+            return
         try:
             state.report.write(state.report_dir)
         except OSError as exc:  # the previous report stays whole (atomic writes)
@@ -1037,8 +1152,9 @@ def _seed_tests(state: _State, items: list[pytest.Item]) -> None:
     """Give each property the run's seed (``hypothesis.seed``), so every runtime runs the same
     examples: the report compares like with like, and the reference runtime's outcome of a script
     is computed once for all of them. A test's own ``@seed``, or its own ``derandomize`` (the
-    layout property's, whose schemas are then the compile cache's), stands."""
-    if state.seed is None:
+    layout property's, whose schemas are then the compile cache's), stands. Only under the suite's
+    profile: elsewhere the session's own Hypothesis settings choose the examples."""
+    if state.seed is None or not state.own_profile:
         return
     from hypothesis import seed
 
@@ -1056,9 +1172,11 @@ def _seed_of(config: pytest.Config, profile: str) -> str:
     seed = config.getoption("hypothesis_seed", None)
     if seed is not None:
         return str(seed)
+    state = config.stash.get(STATE, None)
+    if state is not None and not state.own_profile:
+        return "the session's Hypothesis settings choose (the suite's profile was not loaded)"
     if profile == "quick":
         return "derandomized (the same examples every run)"
-    state = config.stash.get(STATE, None)
     if state is not None and state.seed is not None:
         return (f"{state.seed}, the same for every runtime (run these examples again with "
                 f"--hypothesis-seed={state.seed})")
@@ -1113,8 +1231,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                           green=line.startswith("  fixed"))
     if state.report.saved_baseline:
         tr.write_line(f"baseline saved: {state.report.saved_baseline}")
-    tr.write_line(f"wall time: {time.time() - state.report.started:.1f} s (profile {state.profile})")
+    tr.write_line(f"wall time: {time.time() - state.report.started:.1f} s ({_profile_text(state)})")
     for line in state.write_errors:
         tr.write_line(f"error: {line}", red=True)
-    if not any(line.startswith("cannot write the report") for line in state.write_errors):
+    if not state.write_report:
+        tr.write_line("report: none written (--wasm-report-dir=DIR writes one)")
+    elif not any(line.startswith("cannot write the report") for line in state.write_errors):
         tr.write_line(f"report: {state.report_dir / 'report.md'}")
+
+
+def _profile_text(state: _State) -> str:
+    if state.own_profile:
+        return f"profile {state.profile}"
+    from hypothesis import settings
+
+    return f"Hypothesis profile {settings.get_current_profile_name()!r}, the session's own"
