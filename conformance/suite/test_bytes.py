@@ -54,6 +54,7 @@ def test_zero_length_at_the_very_end(wasm_runtime: WasmRuntime) -> None:
 @given(placed=data_and_address())
 @example(placed=(b"\xff", MEMORY - 1))  # the last byte
 def test_host_write_then_read_round_trips(wasm_runtime: WasmRuntime, placed: tuple[bytes, int]) -> None:
+    """Bytes the host writes at any address, flush with the end included, read back the same."""
     data, addr = placed
     check_script(wasm_runtime, Script.of("bytes", [Write(addr, data), Read(addr, len(data)), Size()]))
 
@@ -61,6 +62,7 @@ def test_host_write_then_read_round_trips(wasm_runtime: WasmRuntime, placed: tup
 @given(placed=data_and_address())
 @example(placed=(b"\x00\x01", MEMORY - 2))
 def test_guest_reads_what_the_host_wrote(wasm_runtime: WasmRuntime, placed: tuple[bytes, int]) -> None:
+    """The guest reads (checksums, loads) exactly the bytes the host wrote, wherever they are."""
     data, addr = placed
     n = len(data)
     check_script(wasm_runtime, Script.of("bytes", [
@@ -74,6 +76,7 @@ def test_guest_reads_what_the_host_wrote(wasm_runtime: WasmRuntime, placed: tupl
        dst=st.integers(0, MEMORY), value=st.integers(0, 255))
 def test_host_reads_what_the_guest_wrote(wasm_runtime: WasmRuntime, placed: tuple[bytes, int],
                                          how: str, dst: int, value: int) -> None:
+    """The host reads exactly what the guest wrote (copied, filled, reversed in place)."""
     data, addr = placed
     n = len(data)
     dst = min(dst, MEMORY - n)

@@ -58,6 +58,8 @@ def leaf_bits(guest: CompiledGuest, packed: bytes) -> list[int]:
 @given(schema=struct_schemas(), data=st.data())
 def test_engine_compiler_and_runtime_agree_on_layout(wasm_runtime: WasmRuntime, schema: Struct,
                                                      data: st.DataObject) -> None:
+    """The host's layout engine, clang and the runtime agree on size, alignment, offsets and the bytes
+    each side writes, for a generated struct schema (nested, arrays, packed, over-aligned)."""
     guest = compiled(schema)
     first = data.draw(struct_values(schema), label="packed by the host")
     second = data.draw(struct_values(schema), label="written by the guest")

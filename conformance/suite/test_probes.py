@@ -18,6 +18,7 @@ from conformance.probes import FEATURES, PROBES, judge
 
 @pytest.mark.parametrize("feature", FEATURES)
 def test_probe_answers_as_the_spec_says(wasm_runtime: WasmRuntime, feature: str) -> None:
+    """A feature probe the runtime did not refuse answers as the spec says, outcome by outcome."""
     features = wasm_runtime.features
     if features is not None and features.absent(feature):
         pytest.skip(f"{wasm_runtime.id} lacks {feature}: {features.why_not(feature)}")

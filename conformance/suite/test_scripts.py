@@ -66,4 +66,6 @@ operations = st.one_of(
 
 @given(ops=st.lists(operations, min_size=1, max_size=12))
 def test_mixed_scripts_agree_with_the_model(wasm_runtime: WasmRuntime, ops: list[Op]) -> None:
+    """Any interleaving of host reads and writes, guest calls with any i32 arguments and grows does
+    what the model says."""
     check_script(wasm_runtime, Script.of("bytes", ops))
