@@ -446,7 +446,7 @@ def _replay(runtime: WasmRuntime, path: Path | None) -> str:
     target = shlex.quote(str(path)) if path else "<script.json>"
     extra = ""
     if runtime.spec.description == "custom driver":
-        extra = f" --wasm-driver {shlex.quote(runtime.id + '=' + runtime.spec.describe_command())}"
+        extra = f" --driver {shlex.quote(runtime.id + '=' + runtime.spec.describe_command())}"
     return f"{runtime.replay_prefix} {target} --runtime {runtime.id}{extra}"
 
 

@@ -1,7 +1,11 @@
-"""``wasm-conformance``: replay a saved script on any runtime, list the runtimes.
+"""wasm-conformance: replay a saved script on any runtime, list the runtimes.
 
     wasm-conformance replay reports/latest/counterexamples/X.json --runtime wasm3
-    wasm-conformance runtimes
+    wasm-conformance runtimes --driver mine="python my_driver.py"
+    wasm-conformance --version
+
+Its options are ``--runtime`` and ``--driver``; pytest's spellings, ``--wasm-runtime`` and
+``--wasm-driver``, are accepted too, so that a line can be copied from one to the other.
 """
 
 from __future__ import annotations
@@ -24,10 +28,26 @@ from conformance.script import Outcome, Script, ScriptError, describe_op
 
 def _specs(args: argparse.Namespace) -> list[RuntimeSpec]:
     known = known_runtimes()
-    for text in args.wasm_driver:
-        spec = parse_custom(text)
+    for text in args.driver:
+        try:
+            spec = parse_custom(text)
+        except UnknownRuntime as exc:  # its messages name pytest's option
+            raise UnknownRuntime(str(exc).replace("--wasm-driver", "--driver")) from None
         known[spec.id] = spec
     return select(args.runtime, known)
+
+
+def _version() -> str:
+    """The package's version, the Python it runs under, and where the package is."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("wasm-memory-conformance")
+    except PackageNotFoundError:  # a checkout on sys.path, not installed
+        ours = "(not installed)"
+    return (f"wasm-conformance {ours} (Python {platform.python_version()}, "
+            f"{Path(__file__).resolve().parent})")
 
 
 def replay(args: argparse.Namespace) -> int:
@@ -40,6 +60,7 @@ def replay(args: argparse.Namespace) -> int:
     except (OSError, ValueError, ScriptError) as exc:
         print(f"error: cannot read a script from {args.script}: {exc}", file=sys.stderr)
         return 2
+    specs: list[RuntimeSpec] = args.specs
     if doc.get("property"):
         print(f"property: {doc['property']} (saved from {doc.get('runtime', '?')})")
     print(f"guest: {script.guest}" + (f" ({script.module})" if script.module else ""))
@@ -53,7 +74,7 @@ def replay(args: argparse.Namespace) -> int:
               "a grow refused below that (or of 0 pages) is not believed")
     reference: list[tuple[Outcome, ...]] = []
     differs = 0
-    for spec in _specs(args):
+    for spec in specs:
         process = DriverProcess(spec, script_timeout=args.timeout)
         try:
             try:
@@ -152,7 +173,7 @@ def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tupl
 
 
 def runtimes(args: argparse.Namespace) -> int:
-    specs = _specs(args)
+    specs: list[RuntimeSpec] = args.specs
     width = max(len(s.id) for s in specs) + 2
     for spec in specs:
         process = DriverProcess(spec)
@@ -166,22 +187,46 @@ def runtimes(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS = (
+    ("replay", replay, "run a saved script and compare with the model",
+     "Run a saved script (a counterexample of reports/latest/counterexamples/, or any script file) "
+     "on each runtime, and print each operation's outcome beside what the model allows there (or, "
+     "for a guest the model does not know, the reference runtime's outcome). Exit 1 if a runtime "
+     "differs."),
+    ("runtimes", runtimes, "list runtimes and whether they load here",
+     "List the runtimes (built in, plugged in by entry point, added with --driver), each with its "
+     "version where its driver starts here, else why not."),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="wasm-conformance", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="wasm-conformance",
+        description="Replay a saved script on any runtime, list the runtimes. The suite itself runs "
+                    "under pytest: pytest --pyargs conformance (its options: pytest --help).")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="print the version, the Python it runs under and where it is installed")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, fn, help_text in (("replay", replay, "run a saved script and compare with the model"),
-                                ("runtimes", runtimes, "list runtimes and whether they load here")):
-        p = sub.add_parser(name, help=help_text)
+    for name, fn, help_text, description in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=description)
         if name == "replay":
             p.add_argument("script", help="a script or counterexample JSON file")
             p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                            help="kill a driver that has not answered in this time (default: 60)")
         p.add_argument("--runtime", metavar="NAME[,NAME...]", default=None,
-                       help="runtimes to use (default: all)")
-        p.add_argument("--wasm-driver", metavar="ID=COMMAND", action="append", default=[],
-                       help="add a runtime whose driver COMMAND starts")
+                       help="runtimes to use: comma-separated ids, or 'all'; ID=PATH runs ID with that "
+                            "interpreter or engine (default: all)")
+        p.add_argument("--wasm-runtime", dest="runtime", default=None, help=argparse.SUPPRESS)
+        p.add_argument("--driver", metavar="ID=COMMAND", action="append", default=[],
+                       help="add a runtime whose driver COMMAND starts (see docs/protocol.md); repeatable")
+        p.add_argument("--wasm-driver", dest="driver", action="append", default=[], help=argparse.SUPPRESS)
         p.set_defaults(fn=fn)
     args = parser.parse_args(argv)
+    try:  # an unknown runtime or a bad --driver stops here, in one line, before any other output
+        args.specs = _specs(args)
+    except UnknownRuntime as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     timeout = getattr(args, "timeout", 60.0)
     if not (timeout > 0 and math.isfinite(timeout)):
         print(f"error: --timeout must be a positive number of seconds, got {timeout}", file=sys.stderr)

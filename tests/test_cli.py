@@ -1,0 +1,84 @@
+"""``wasm-conformance`` as a user meets it: --version, one spelling of each option, help text
+without markup, and an unknown runtime stopped before anything else is printed."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = {"guest": "bytes", "ops": [{"op": "instantiate"}, {"op": "read", "addr": 0, "length": 2}]}
+MARKUP = re.compile(r"``|:(?:func|class|meth|mod|attr):`|\.\. \w+::")
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_version_names_the_package_and_the_python(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "--version")
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert re.match(r"wasm-conformance \d+\.\d+\.\d+ \(Python ", line), line
+    assert platform.python_version() in line and len(proc.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [(), ("replay",), ("runtimes",)])
+def test_help_has_no_raw_markup(tmp_path: Path, args: tuple[str, ...]) -> None:
+    proc = cli(tmp_path, *args, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert not MARKUP.search(proc.stdout), proc.stdout
+    assert "--wasm-driver" not in proc.stdout and "--wasm-runtime" not in proc.stdout  # one spelling shown
+
+
+def test_pytest_help_of_the_plugin_has_no_raw_markup(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    group = proc.stdout.split("WebAssembly memory conformance:", 1)[1].split("\n\n", 1)[0]
+    assert "--wasm-profile" in group and "--wasm-report-dir" in group
+    assert not MARKUP.search(group), group
+
+
+@pytest.mark.parametrize("command", ["replay", "runtimes"])
+@pytest.mark.parametrize("spelling", ["--runtime", "--wasm-runtime"])
+def test_an_unknown_runtime_is_one_line_before_any_output(tmp_path: Path, command: str,
+                                                          spelling: str) -> None:
+    (tmp_path / "s.json").write_text(json.dumps({"property": "test_bytes.py::x", "script": SCRIPT}),
+                                     encoding="utf-8")
+    args = ("replay", "s.json") if command == "replay" else ("runtimes",)
+    proc = cli(tmp_path, *args, spelling, "nonesuch")
+    assert proc.returncode == 2
+    assert proc.stdout == "", proc.stdout  # no header (property:, guest:) before the error
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith("error: unknown runtime 'nonesuch'")
+
+
+@pytest.mark.parametrize("spelling", ["--driver", "--wasm-driver"])
+def test_both_spellings_of_driver_are_accepted(tmp_path: Path, spelling: str) -> None:
+    (tmp_path / "s.json").write_text(json.dumps(SCRIPT), encoding="utf-8")
+    driver = Path(__file__).resolve().parents[1] / "conformance" / "drivers" / "wasmtime_driver.py"
+    proc = cli(tmp_path, "replay", "s.json", "--runtime", "mine", spelling, f"mine={sys.executable} {driver}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "== mine" in proc.stdout and "agrees with the model" in proc.stdout
+    bad = cli(tmp_path, "runtimes", spelling, "mine=py 'a")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: --driver mine: cannot split its command"), bad.stderr
+
+
+def test_the_replay_command_of_a_custom_driver_uses_the_documented_spelling() -> None:
+    from conformance.checks import _replay
+    from conformance.runtimes import parse_custom
+
+    class Runtime:
+        id = "mine"
+        spec = parse_custom("mine=python driver.py")
+        replay_prefix = "wasm-conformance replay"
+
+    assert _replay(Runtime(), Path("x.json")) == (  # type: ignore[arg-type]
+        "wasm-conformance replay x.json --runtime mine --driver 'mine=python driver.py'")
