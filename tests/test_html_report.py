@@ -33,7 +33,7 @@ COLOURS = {
     "known-divergence": "rgb(224, 161, 0)",
     "skip": "rgb(154, 154, 154)",
     "crash": "rgb(122, 13, 13)",
-    "timeout": "rgb(122, 13, 13)",
+    "timeout": "rgb(91, 42, 134)",
 }
 
 
@@ -118,6 +118,90 @@ def test_the_matrix_renders_a_coloured_cell_per_result(page: tuple[Any, list[str
     assert pg.locator("#memory-edges tbody tr").count() == len(report["memory_edges"])
     assert pg.locator("#guests tbody tr").count() == len(report["guests"])
     assert pg.locator("dialog[open]").count() == 0
+
+
+def test_the_matrix_comes_first_then_the_charts_then_every_section(
+        page: tuple[Any, list[str]], run: tuple[Path, dict[str, Any]]) -> None:
+    """The matrix is the page's first table, right after the header; the charts after it; then
+    the tables, among them the md's "Examples run" and "Known divergences"."""
+    pg, _ = page
+    report_dir, report = run
+    assert pg.locator("table").first.get_attribute("id") == "matrix"
+    sections = pg.locator("body > section").evaluate_all("ss => ss.map(s => s.id)")
+    assert sections[:2] == ["matrix-section", "charts"], sections
+    assert {"examples", "known-divergences", "failures"} <= set(sections), sections
+    matrix_top = pg.locator("#matrix").evaluate("t => t.getBoundingClientRect().top")
+    assert matrix_top < 600, matrix_top  # no screens of tables before it
+    # every section heading of report.md is a heading of report.html
+    md_headings = [line[3:].strip() for line in (report_dir / "report.md").read_text().splitlines()
+                   if line.startswith("## ")]
+    html_headings = pg.locator("h2").evaluate_all("hs => hs.map(h => h.textContent)")
+    for heading in md_headings:
+        assert any(h.startswith(heading) for h in html_headings), (heading, html_headings)
+    known = [r for r in report["results"] if r["outcome"] == "known-divergence"]
+    assert pg.locator("#known-divergences tbody tr").count() == len(known)
+    keys = {k.rpartition(" ")[0] for k in report["examples"]}
+    assert pg.locator("#examples tbody tr").count() == len(keys)
+
+
+def test_the_charts_render(page: tuple[Any, list[str]], run: tuple[Path, dict[str, Any]]) -> None:
+    pg, _ = page
+    _, report = run
+    for ident in ("chart-outcomes-svg", "chart-time-svg", "chart-rates-svg"):
+        svg = pg.locator(f"svg#{ident}")
+        assert svg.count() == 1 and svg.is_visible(), ident
+        assert svg.get_attribute("role") == "img"
+        assert svg.locator("title").first.text_content(), ident
+        box = svg.bounding_box()
+        assert box["width"] > 200 and box["height"] > 40, (ident, box)
+    # outcomes: a bar segment per (runtime, outcome) that occurred, its value the count
+    counts: dict[tuple[str, str], int] = {}
+    for r in report["results"]:
+        key = (r["runtime"], r["outcome"].replace("-", " "))
+        counts[key] = counts.get(key, 0) + 1
+    bars = pg.locator("svg#chart-outcomes-svg rect.bar").evaluate_all(
+        "rs => rs.map(r => [r.dataset.row, r.dataset.segment, Number(r.dataset.value)])")
+    assert {(row, seg): n for row, seg, n in bars} == counts
+    colours = pg.locator("svg#chart-outcomes-svg rect.bar").evaluate_all(
+        "rs => rs.map(r => [r.dataset.segment, getComputedStyle(r).fill])")
+    for segment, colour in colours:
+        assert colour == COLOURS[segment.replace(" ", "-")], (segment, colour)
+    # time: per runtime that took time, its driver part and the rest
+    timed = [rec for rec in report["runtimes"] if rec["seconds"]]
+    rows = pg.locator("svg#chart-time-svg g.row").count()
+    assert rows == len(timed)
+    driver = pg.locator('svg#chart-time-svg rect.bar[data-segment="waiting for the driver"]')
+    assert driver.count() == sum(1 for rec in timed if rec["driver_seconds"] > 0)
+    # examples per second: a cell per (property, runtime) with examples and time
+    cells = pg.locator("svg#chart-rates-svg g.cell")
+    assert cells.count() == len(report["examples_per_second"])
+    for key, rate in report["examples_per_second"].items():
+        prop, _, runtime = key.rpartition(" ")
+        cell = pg.locator(f'svg#chart-rates-svg g.cell[data-row="{prop}"][data-column="{runtime}"]')
+        assert cell.count() == 1, key
+        assert abs(float(cell.get_attribute("data-value")) - rate) <= 0.1 + rate * 0.01, key
+    assert pg.locator("svg#chart-bench-svg").count() == 0  # no bench.json in this directory
+
+
+def test_the_bench_chart_when_bench_json_is_there(browser: Any, run: tuple[Path, dict[str, Any]],
+                                                  tmp_path: Path) -> None:
+    _, report = run
+    bench = {"generated": "2026-01-01", "runtimes": {
+        "wasmtime": {"available": True, "cases": {"call nop": {"median": 900.0},
+                                                  "grow +1 page (host)": {"median": 15000.0}}},
+        "wasm3": {"available": True, "cases": {"call nop": {"median": 400.0}}},
+        "pywasm": {"available": False, "reason": "absent"}}}
+    (tmp_path / "report.html").write_text(render(report, bench))
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        pg.goto((tmp_path / "report.html").as_uri())
+        bars = pg.locator("svg#chart-bench-svg rect.bar")
+        assert bars.count() == 3
+        assert bars.evaluate_all("rs => rs.map(r => r.dataset.row + ' ' + r.dataset.segment)") == [
+            "call nop wasmtime", "call nop wasm3", "grow +1 page (host) wasmtime"]
+        assert pg.locator("svg#chart-bench-svg").is_visible()
+    finally:
+        pg.close()
 
 
 def test_a_failing_cell_opens_its_details(page: tuple[Any, list[str]],

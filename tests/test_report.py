@@ -44,3 +44,66 @@ def test_every_dialog_id_is_unique_and_each_cell_opens_one() -> None:
     assert len(ids) == len(set(ids)) == 22  # one per result, each case its own
     for target in re.findall(r'data-detail="([^"]+)"', html):
         assert target in ids
+
+
+# In the suite's order: module by module (file name order), each module's properties as it
+# defines them (test_bytes.py defines test_zero_length_at_the_very_end before
+# test_host_write_then_read_round_trips, so not in name order), then a module outside the suite.
+SUITE_ORDER = [
+    "test_address_wrap.py::test_load_at_the_edge",
+    "test_address_wrap.py::test_offset_past_4gib_traps",
+    "test_bulk.py::test_fill_sets_exactly_its_bytes",
+    "test_bytes.py::test_zero_length_at_the_very_end",
+    "test_bytes.py::test_host_write_then_read_round_trips",
+    "test_strings.py::test_unencodable_text_is_refused_before_the_boundary",
+    "test_zz_mine.py::test_a_users_own",
+]
+
+
+def _completion_order(seed: int) -> Report:
+    """A report whose results came in a shuffled order, as under pytest-xdist."""
+    import random
+
+    report = Report(profile="quick")
+    for rid in ("wasmtime", "wasm3"):
+        report.runtimes[rid] = RuntimeRecord(rid)
+    results = [Result(prop, rt, "pass", 0.5, case="") for prop in SUITE_ORDER[:-2] + SUITE_ORDER[-1:]
+               for rt in ("wasmtime", "wasm3")]
+    results.append(Result(SUITE_ORDER[-2], "host", "pass", 0.1))
+    random.Random(seed).shuffle(results)
+    for r in results:
+        report.add(r)
+        report.examples[f"{r.property} {r.runtime}"] = 10
+    chose = SUITE_ORDER[1:4]
+    random.Random(seed).shuffle(chose)
+    report.choices = {p: {"wasm3": ["a"]} for p in chose}
+    return report
+
+
+def test_results_are_in_suite_order_in_json_md_and_html() -> None:
+    expected = [(p, rt) for p in SUITE_ORDER
+                for rt in (("host",) if p.startswith("test_strings") else ("wasmtime", "wasm3"))]
+    texts = []
+    for seed in range(5):
+        report = _completion_order(seed)
+        data = report.to_json()
+        assert [(r["property"], r["runtime"]) for r in data["results"]] == expected
+        assert [k.rpartition(" ")[0] for k in data["examples"]] == [p for p, _ in expected]
+        assert list(data["choices"]) == [p for p in SUITE_ORDER if p in data["choices"]]
+        assert list(data["summary"]) == ["wasmtime", "wasm3", "host"]
+        md = report.markdown()
+        rows = [line.split("`")[1] for line in md.split("## Properties")[1].split("Totals")[0].splitlines()
+                if line.startswith("| `")]
+        assert rows == SUITE_ORDER
+        html = render(data)
+        assert re.findall(r'<tr class="prop[^"]*" data-property="([^"]+)"', html) == SUITE_ORDER
+        # the same suite in another completion order: the same text, but for the clock
+        texts.append(md.split("\n", 3)[3])
+    assert len(set(texts)) == 1
+
+
+def test_html_puts_a_report_json_of_any_order_in_suite_order() -> None:
+    data = _completion_order(1).to_json()
+    data["results"].reverse()
+    html = render(data)
+    assert re.findall(r'<tr class="prop[^"]*" data-property="([^"]+)"', html) == SUITE_ORDER

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from conformance.report import charts
+from conformance.report.charts import Segment
 from conformance.script import Script, ScriptError
 
 OUTCOME_LABEL = {
@@ -31,24 +33,45 @@ OUTCOME_LABEL = {
     "crash": "CRASH",
     "timeout": "TIMEOUT",
 }
+OUTCOME_COLOR = {
+    "pass": "#2e8b3e",
+    "known-divergence": "#e0a100",
+    "skip": "#9a9a9a",
+    "fail": "#d3302f",
+    "crash": "#7a0d0d",
+    "timeout": "#5b2a86",
+}
+"""The outcomes' colours, in the order the outcome chart stacks them (the CSS's, too)."""
 HOST = "host"
+BENCH_CASES = ("call nop", "call add", "string 64 B", "grow +1 page (host)", "grow to 1 GiB (host)",
+               "grow to 1 GiB (guest)")
+"""The cases of bench.json the bench chart shows (time per operation)."""
 
 
-def render(report_json: Mapping[str, Any]) -> str:
-    """The whole page for one report (the dict ``Report.to_json`` returns)."""
+def render(report_json: Mapping[str, Any], bench: Mapping[str, Any] | None = None) -> str:
+    """The whole page for one report (the dict ``Report.to_json`` returns), and the bench chart
+    when ``bench`` (the dict of ``bench.json``, :mod:`conformance.bench`) is given.
+
+    The order: a short header (status, run facts), the matrix, the charts, then the tables:
+    totals, runtimes, features, memory at its edges, examples run, choices, failures, known
+    divergences, the baseline, warnings, guest modules (every section of ``report.md``)."""
     data = report_json
     runtimes: list[dict[str, Any]] = list(data.get("runtimes", []))
-    results: list[dict[str, Any]] = list(data.get("results", []))
+    results: list[dict[str, Any]] = _in_suite_order(list(data.get("results", [])), runtimes)
     columns = _columns(runtimes, results)
     title = f"wasm-memory-conformance report, {data.get('started', '')}"
     body = [
         _header(data),
+        _matrix(results, columns),
+        _charts(data, runtimes, results, columns, bench),
         _summary(data.get("summary", {}), columns),
         _runtimes(runtimes),
         _features(runtimes),
         _memory_edges(data.get("memory_edges") or {}),
-        _matrix(results, columns),
+        _examples(data.get("examples") or {}, results, columns),
         _choices(data.get("choices") or {}, columns),
+        _failures(results),
+        _known(results),
         _baseline(data.get("baseline")),
         _warnings(data.get("warnings") or []),
         _guests(data.get("guests") or []),
@@ -116,6 +139,177 @@ def _status(data: Mapping[str, Any]) -> str:
     reasons = "; ".join(str(r) for r in data.get("status_reasons") or [])
     return (f'<p id="status" class="status-{_e(status)}"><strong>Status: {_e(status)}</strong>'
             f'{": " + _e(reasons) if reasons else "."}</p>\n')
+
+
+def _in_suite_order(results: list[dict[str, Any]], runtimes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results in suite order, runtime by runtime (``Report.ordered_results``; a report.json
+    written before that order, or by hand, is shown the same way)."""
+    from conformance.report.results import suite_order
+
+    column = {c: i for i, c in enumerate(_columns(runtimes, results))}
+    return sorted(results, key=lambda r: (suite_order(str(r["property"])), column.get(str(r["runtime"]), 0)))
+
+
+def _charts(data: Mapping[str, Any], runtimes: list[dict[str, Any]], results: list[dict[str, Any]],
+            columns: list[str], bench: Mapping[str, Any] | None) -> str:
+    """Outcomes per runtime, time per runtime (and the driver's part), examples per second,
+    and the bench when there is one: inline SVG (conformance/report/charts.py)."""
+    figures = []
+    counts: dict[str, dict[str, int]] = {}
+    for r in results:
+        per = counts.setdefault(str(r["runtime"]), {})
+        per[str(r["outcome"])] = per.get(str(r["outcome"]), 0) + 1
+    rows = [(rt, [Segment(o.replace("-", " "), counts[rt].get(o, 0), color)
+                  for o, color in OUTCOME_COLOR.items()]) for rt in columns if rt in counts]
+    if rows:
+        figures.append(_figure("chart-outcomes", charts.stacked_bars(
+            "Outcomes per runtime", rows, ident="chart-outcomes-svg",
+            desc="Per runtime, how many results ended in each outcome: "
+                 + "; ".join(f"{rt}: " + ", ".join(f"{n} {o}" for o, n in counts[rt].items())
+                             for rt, _ in rows) + ".",
+            fmt=lambda v: f"{v:g}"),
+            "Outcomes per runtime: each result (a property, or a case of one) counted once."))
+    timed = [rec for rec in runtimes if rec.get("seconds")]
+    if timed:
+        time_rows = [(str(rec["id"]), [
+            Segment("waiting for the driver",
+                    min(float(rec.get("driver_seconds") or 0), float(rec["seconds"])), "#1f77b4"),
+            Segment("the suite's side (model, Hypothesis, harness)",
+                    max(float(rec["seconds"]) - float(rec.get("driver_seconds") or 0), 0.0), "#aec7e8")])
+            for rec in timed]
+        figures.append(_figure("chart-time", charts.stacked_bars(
+            "Time per runtime", time_rows, unit="s", ident="chart-time-svg",
+            desc="Per runtime, the seconds its properties took, split into the time spent waiting for "
+                 "the driver's answers and the rest: " + "; ".join(
+                     f"{rec['id']}: {float(rec['seconds']):.1f} s, of which "
+                     f"{float(rec.get('driver_seconds') or 0):.1f} s in the driver" for rec in timed) + ".",
+            fmt=lambda v: f"{v:.1f}"),
+            "Time per runtime: the darker part is the time spent waiting for the driver."))
+    rates = _rates(data, results)
+    if rates:
+        props = list(dict.fromkeys(str(r["property"]) for r in results))
+        shown = [c for c in columns if any((p, c) in rates for p in props)]
+        figures.append(_figure("chart-rates", charts.heat_map(
+            "Examples per second, per property and runtime",
+            [p for p in props if any((p, c) in rates for c in shown)], shown, rates,
+            unit="examples/s", ident="chart-rates-svg", fmt=lambda v: f"{v:.0f}" if v >= 100 else f"{v:.2g}"),
+            "Examples per second: the examples Hypothesis ran over the property's time there "
+            "(darker is faster; log scale)."))
+    if bench:
+        figures.append(_bench_chart(bench))
+    if not figures:
+        return ""
+    return '<section id="charts"><h2>Charts</h2>\n' + "\n".join(f for f in figures if f) + "</section>"
+
+
+def _figure(ident: str, svg: str, caption: str) -> str:
+    return (f'<figure id="{_e(ident)}" class="chart">{svg}'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _rates(data: Mapping[str, Any], results: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """(property, runtime) -> examples per second, from report.json's ``examples`` and the
+    results' ``seconds``."""
+    seconds: dict[tuple[str, str], float] = {}
+    for r in results:
+        key = (str(r["property"]), str(r["runtime"]))
+        seconds[key] = seconds.get(key, 0.0) + float(r.get("seconds") or 0)
+    out = {}
+    for key, n in (data.get("examples") or {}).items():
+        prop, _, runtime = str(key).rpartition(" ")
+        if n and seconds.get((prop, runtime)):
+            out[(prop, runtime)] = float(n) / seconds[(prop, runtime)]
+    return out
+
+
+def _bench_chart(bench: Mapping[str, Any]) -> str:
+    runtimes = {str(k): v for k, v in (bench.get("runtimes") or {}).items()
+                if isinstance(v, Mapping) and v.get("available")}
+    values: dict[tuple[str, str], float] = {}
+    for rid, record in runtimes.items():
+        for name in BENCH_CASES:
+            case = (record.get("cases") or {}).get(name) or {}
+            if isinstance(case.get("median"), int | float) and case["median"] > 0:
+                values[(name, rid)] = float(case["median"])
+    if not values:
+        return ""
+    groups = [n for n in BENCH_CASES if any((n, r) in values for r in runtimes)]
+    return _figure("chart-bench", charts.grouped_bars(
+        "Boundary costs per runtime (time per operation)", groups, list(runtimes), values,
+        unit="", log=True, ident="chart-bench-svg", fmt=_ns,
+        desc=f"Median time per operation, timed inside each driver ({bench.get('generated', '')}); "
+             "log scale, shorter is faster."),
+        f"Boundary benchmarks (bench.json, {bench.get('generated', '')}): median time per operation "
+        "inside each driver, log scale; shorter is faster. The full tables are in report.md.")
+
+
+def _ns(ns: float) -> str:
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def _examples(examples: Mapping[str, int], results: list[dict[str, Any]], columns: list[str]) -> str:
+    if not examples:
+        return ""
+    rates = _rates({"examples": examples}, results)
+    props = list(dict.fromkeys(str(r["property"]) for r in results))
+    props += [p for p in dict.fromkeys(str(k).rpartition(" ")[0] for k in examples) if p not in props]
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    rows = []
+    for prop in props:
+        tds = []
+        for c in columns:
+            n = examples.get(f"{prop} {c}")
+            rate = rates.get((prop, c))
+            tds.append('<td class="num">' + ("" if n is None else _e(str(n)) + (
+                f" · {rate:.3g}/s" if rate is not None else "")) + "</td>")
+        if any(f"{prop} {c}" in examples for c in columns):
+            rows.append(f'<tr data-property="{_e(prop)}"><th scope="row"><code>{_e(prop)}</code></th>'
+                        f'{"".join(tds)}</tr>')
+    return (
+        '<section id="examples"><h2>Examples run</h2>\n'
+        "<p>Examples Hypothesis ran per property and runtime (shrinking aside), and examples per "
+        "second.</p>\n"
+        f'<div class="scroll"><table class="plain"><thead><tr><th>property</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+def _failures(results: list[dict[str, Any]]) -> str:
+    bad = [r for r in results if r["outcome"] in ("fail", "crash", "timeout")]
+    if not bad:
+        return ""
+    parts = ['<section id="failures"><h2>Failures</h2>']
+    for r in bad:
+        ident = detail_id(str(r["property"]), str(r["runtime"]), str(r.get("case", "")))
+        parts.append(f'<h3><code>{_e(str(r["property"]))}</code> on {_e(str(r["runtime"]))}: '
+                     f'{_e(str(r["outcome"]))} '
+                     f'<button type="button" data-detail="{ident}">details</button></h3>')
+        parts.append(f'<pre class="message">{_e(str(r.get("message", "")).strip())}</pre>')
+        if r.get("replay"):
+            parts.append(f'<p>Replay: <code>{_e(str(r["replay"]))}</code></p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _known(results: list[dict[str, Any]]) -> str:
+    known = [r for r in results if r["outcome"] == "known-divergence"]
+    if not known:
+        return ""
+    rows = "".join(
+        f'<tr data-property="{_e(str(r["property"]))}" data-runtime="{_e(str(r["runtime"]))}">'
+        f'<td>{_e(str(r["runtime"]))}</td><td><code>{_e(str(r["property"]))}</code></td>'
+        + "".join(f"<td>{_e(str(r.get(k) or ''))}</td>" for k in ("reason", "pin", "expected", "got"))
+        + "</tr>" for r in known)
+    return (
+        '<section id="known-divergences"><h2>Known divergences</h2>\n'
+        "<p>Each as its entry pins it, and the first example that showed it (fewest operations).</p>\n"
+        '<div class="scroll"><table class="plain"><thead><tr><th>runtime</th><th>property</th>'
+        "<th>reason</th><th>pinned outcome</th><th>expected</th><th>got</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div></section>"
+    )
 
 
 def _summary(summary: Mapping[str, Mapping[str, int]], columns: list[str]) -> str:
@@ -201,7 +395,7 @@ def _matrix(results: list[dict[str, Any]], columns: list[str]) -> str:
     from conformance.report.results import case_counts, worst_cells
 
     cells = worst_cells(results)  # a parametrised property shows its worst case
-    properties = list(dict.fromkeys(r["property"] for r in results))
+    properties = list(dict.fromkeys(r["property"] for r in results))  # in suite order (render)
     head = "".join(f'<th scope="col" data-runtime="{_e(c)}">{_e(c)}</th>' for c in columns)
     rows = []
     for prop in properties:
@@ -388,6 +582,7 @@ def _e(text: str) -> str:
 
 CSS = """
 :root { --pass: #2e8b3e; --fail: #d3302f; --known: #e0a100; --skip: #9a9a9a; --crash: #7a0d0d;
+  --timeout: #5b2a86;
   --ink: #1d1f21; --muted: #666; --line: #d9d9d9; font-family: system-ui, sans-serif; color: var(--ink); }
 body { margin: 1.5rem; line-height: 1.4; }
 h1 { font-size: 1.5rem; margin: 0 0 .5rem; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .5rem; }
@@ -417,7 +612,8 @@ td ul { margin: 0; padding-left: 1rem; }
 #matrix.only-divergent tr.quiet { display: none; }
 .o-pass { background: var(--pass); } .o-fail { background: var(--fail); }
 .o-known-divergence { background: var(--known); } .o-skip { background: var(--skip); }
-.o-crash, .o-timeout { background: var(--crash); } .o-none { background: #fff; }
+.o-crash { background: var(--crash); } .o-timeout { background: var(--timeout); }
+.o-none { background: #fff; }
 #matrix td.o-known-divergence button { color: #1d1f21; }
 .badge { display: inline-block; padding: 0 .4rem; border-radius: .25rem; color: #fff; font-size: .8rem; }
 .badge.o-known-divergence { color: #1d1f21; }
@@ -428,7 +624,12 @@ dialog.detail.o-pass { border-top-color: var(--pass); }
 dialog.detail.o-fail { border-top-color: var(--fail); }
 dialog.detail.o-known-divergence { border-top-color: var(--known); }
 dialog.detail.o-skip { border-top-color: var(--skip); }
-dialog.detail.o-crash, dialog.detail.o-timeout { border-top-color: var(--crash); }
+dialog.detail.o-crash { border-top-color: var(--crash); }
+dialog.detail.o-timeout { border-top-color: var(--timeout); }
+#charts { display: flex; flex-wrap: wrap; gap: 1rem 2rem; align-items: flex-start; }
+#charts h2 { flex-basis: 100%; margin-bottom: 0; }
+figure.chart { margin: 0; max-width: 100%; overflow-x: auto; }
+figure.chart figcaption { color: var(--muted); font-size: .85rem; max-width: 40rem; }
 dialog.detail h2 { margin-top: 0; font-size: 1.05rem; padding-right: 5rem; }
 dialog::backdrop { background: rgba(0, 0, 0, .4); }
 form.close { float: right; } form.close button { cursor: pointer; }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import platform
 import sys
@@ -112,7 +114,27 @@ class Report:
         if record is not None:
             record.seconds += result.seconds
 
+    def columns(self) -> list[str]:
+        """The runtimes in the order of the run's selection, then ``host`` if a result names it."""
+        extra = [rt for rt in dict.fromkeys(r.runtime for r in self.results)
+                 if rt not in self.runtimes and rt != HOST]
+        return list(self.runtimes) + extra + ([HOST] if any(r.runtime == HOST for r in self.results) else [])
+
+    def ordered_results(self) -> list[Result]:
+        """The results in suite order (:func:`suite_order`), then by runtime in the selection's
+        order; the cases of one property on one runtime as they came (one worker runs them
+        in collection order). Under pytest-xdist results arrive in completion order: this
+        order is the same in every run of the same suite, so that two reports diff cleanly."""
+        column = {c: i for i, c in enumerate(self.columns())}
+        return sorted(self.results, key=lambda r: (suite_order(r.property), column.get(r.runtime, 0)))
+
     def to_json(self) -> dict[str, Any]:
+        columns = {c: i for i, c in enumerate(self.columns())}
+
+        def by_key(key: str) -> tuple[Any, ...]:
+            prop, _, runtime = key.rpartition(" ")
+            return (suite_order(prop), columns.get(runtime, len(columns)), runtime)
+
         return {
             "tool": "wasm-memory-conformance",
             "status": self.status,
@@ -122,16 +144,17 @@ class Report:
             "profile": self.profile,
             "seed": self.seed,
             "rules": self.rules,
-            "examples": self.examples,
-            "examples_per_second": self.examples_per_second(),
+            "examples": {k: self.examples[k] for k in sorted(self.examples, key=by_key)},
+            "examples_per_second": dict(sorted(self.examples_per_second().items(),
+                                               key=lambda kv: by_key(kv[0]))),
             "command": self.command,
             "host": {"python": sys.version.split()[0], "platform": platform.platform()},
             "package": str(Path(__file__).resolve().parent.parent),
             "runtimes": [_rounded(asdict(r)) for r in self.runtimes.values()],
             "guests": [{"name": g.name, "sha256": g.sha256, "bytes": g.path.stat().st_size}
                        for g in all_guests()],
-            "results": [_drop_empty(asdict(r)) for r in self.results],
-            "choices": self.choices,
+            "results": [_drop_empty(asdict(r)) for r in self.ordered_results()],
+            "choices": {prop: self.choices[prop] for prop in sorted(self.choices, key=suite_order)},
             "memory_edges": self.memory_edges(),
             "baseline": self.comparison.to_json() if self.comparison else None,
             "saved_baseline": self.saved_baseline or None,
@@ -202,7 +225,7 @@ class Report:
 
     def summary(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for r in self.results:
+        for r in self.ordered_results():
             counts = out.setdefault(r.runtime, dict.fromkeys(OUTCOMES, 0))
             counts[r.outcome] += 1
         return out
@@ -212,9 +235,16 @@ class Report:
         json_path, md_path = directory / "report.json", directory / "report.md"
         data = self.to_json()
         text = self.markdown()
-        if (directory / "bench.json").is_file() and (directory / "bench.md").is_file():  # conformance.bench
-            text += "\n" + (directory / "bench.md").read_text(encoding="utf-8")
-        page = html_report.render(data)
+        bench: dict[str, Any] | None = None
+        if (directory / "bench.json").is_file():  # conformance.bench: its chart in report.html
+            try:
+                loaded = json.loads((directory / "bench.json").read_text(encoding="utf-8"))
+                bench = loaded if isinstance(loaded, dict) else None
+            except (OSError, ValueError):
+                bench = None
+            if (directory / "bench.md").is_file():
+                text += "\n" + (directory / "bench.md").read_text(encoding="utf-8")
+        page = html_report.render(data, bench)
         # each written whole (temp file, then os.replace): a failed write leaves the previous one
         atomic.write_text(json_path, json.dumps(data, indent=2) + "\n")
         atomic.write_text(md_path, text)
@@ -226,9 +256,8 @@ class Report:
 
     def markdown(self) -> str:
         data = self.to_json()
-        columns = [r.id for r in self.runtimes.values()]
-        if any(r.runtime == HOST for r in self.results):
-            columns.append(HOST)
+        columns = self.columns()
+        results = self.ordered_results()
         lines = [
             "# wasm-memory-conformance report",
             "",
@@ -278,13 +307,13 @@ class Report:
             for runtime, facts in edges.items():
                 lines += [f"### {runtime}", ""] + [
                     f"- {key.replace('_', ' ')}: {_cell(str(value))}" for key, value in facts.items()] + [""]
-        cells = worst_cells(self.results)
-        properties = list(dict.fromkeys(r.property for r in self.results))
+        cells = worst_cells(results)
+        properties = list(dict.fromkeys(r.property for r in results))
         lines += ["", "## Properties", "",
                   "| property | " + " | ".join(columns) + " |",
                   "|---|" + "---|" * len(columns)]
         for prop in properties:
-            row = [_mark(cells[(prop, c)], self.results) if (prop, c) in cells else "" for c in columns]
+            row = [_mark(cells[(prop, c)], results) if (prop, c) in cells else "" for c in columns]
             lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
         lines += ["", "Totals: " + "; ".join(
             f"{rt}: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)
@@ -304,11 +333,11 @@ class Report:
                       "What each runtime chose, per property.", "",
                       "| property | " + " | ".join(columns) + " |",
                       "|---|" + "---|" * len(columns)]
-            for prop, by_runtime in self.choices.items():
+            for prop, by_runtime in data["choices"].items():
                 row = [_cell("; ".join(by_runtime.get(c, []))) for c in columns]
                 lines.append(f"| `{prop}` | " + " | ".join(row) + " |")
 
-        bad = [r for r in self.results if r.outcome in ("fail", "crash", "timeout")]
+        bad = [r for r in results if r.outcome in ("fail", "crash", "timeout")]
         if bad:
             lines += ["", "## Failures", ""]
             for r in bad:
@@ -316,7 +345,7 @@ class Report:
                           r.message.strip(), "```", ""]
                 if r.replay:
                     lines += [f"Replay: `{r.replay}`", ""]
-        known = [r for r in self.results if r.outcome == "known-divergence"]
+        known = [r for r in results if r.outcome == "known-divergence"]
         if known:
             lines += ["", "## Known divergences", "",
                       "Each as its entry pins it, and the first example that showed it (fewest operations).",
@@ -368,6 +397,40 @@ def case_counts(results: list[Result] | list[dict[str, Any]], prop: str, runtime
             outcome = _outcome_of(r)
             counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+SUITE = Path(__file__).resolve().parent.parent / "suite"
+"""Where the suite's modules are: a property's place in the suite is read from its module."""
+
+
+def suite_order(prop: str) -> tuple[str, int, str]:
+    """Where ``prop`` (``test_bytes.py::test_...``) stands in the suite: by module file name
+    (the order pytest collects a directory in), then by where the module defines it (its
+    top-level definitions in file order). A property of a module outside the suite (a test of
+    one's own using the fixture) comes after its module's known ones, by name."""
+    module, _, name = prop.partition("::")
+    return (module, _definitions(module).get(name.split("[")[0], 1 << 30), name)
+
+
+@functools.cache
+def _definitions(module: str) -> dict[str, int]:
+    """A suite module's top-level names (functions, classes, assignments) -> their rank."""
+    path = SUITE / module
+    if "/" in module or not module.endswith(".py") or not path.is_file():
+        return {}
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    names: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.setdefault(node.name, len(names))
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, len(names))
+    return names
 
 
 def _mark(worst: Result, results: list[Result]) -> str:
