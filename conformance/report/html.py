@@ -11,6 +11,13 @@ Stable hooks for tests and tools: each matrix row ``tr[data-property]``, each ce
 ``data-detail``; each dialog ``dialog.detail`` carries the same ``data-`` attributes and an id
 derived from property, runtime and case only (the same in every run). A parametrised property's
 cell shows its worst case, and opens that case's dialog.
+
+The page: a short header, the matrix, the charts (``section#charts``, inline SVG from
+:mod:`conformance.report.charts`: ``svg#chart-outcomes-svg``, ``#chart-time-svg``,
+``#chart-rates-svg``, and ``#chart-bench-svg`` when the report directory holds ``bench.json``),
+then every section of ``report.md``. ``report.md`` draws no chart (a text file diffed between
+runs): its charts are in ``report.html`` beside it. Rows are in suite order
+(:func:`conformance.report.results.suite_order`), whatever order report.json's results are in.
 """
 
 from __future__ import annotations
