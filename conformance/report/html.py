@@ -215,8 +215,12 @@ def _figure(ident: str, svg: str, caption: str) -> str:
 
 
 def _rates(data: Mapping[str, Any], results: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
-    """(property, runtime) -> examples per second, from report.json's ``examples`` and the
-    results' ``seconds``."""
+    """(property, runtime) -> examples per second: report.json's own ``examples_per_second``
+    (figured from unrounded seconds), else from its ``examples`` and the results' ``seconds``."""
+    given = data.get("examples_per_second")
+    if isinstance(given, Mapping) and given:
+        return {(prop, runtime): float(rate) for key, rate in given.items()
+                for prop, _, runtime in (str(key).rpartition(" "),)}
     seconds: dict[tuple[str, str], float] = {}
     for r in results:
         key = (str(r["property"]), str(r["runtime"]))
