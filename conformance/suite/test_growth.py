@@ -110,9 +110,17 @@ class GrowMachine(RuleBasedStateMachine):
     def value(self, n: int) -> Value:
         return Value.i64(n) if self.address64 else Value.i32(n)
 
-    def grew(self, delta: int) -> None:
-        if self.pages + delta <= self.limit:
-            self.pages += delta
+    def grew(self, delta: int) -> list[Op]:
+        """Count a grow the model will let succeed, and the host's look at the pages it added: their
+        first and last bytes, zero however they came (a grow that leaves the memory it took from
+        the system, or the bytes of a buffer it moved, dirty shows at those edges); nothing for a
+        grow that may be refused (a read past the end has its own properties)."""
+        if self.pages + delta > self.limit:
+            return []
+        old, self.pages = self.pages, self.pages + delta
+        if not delta or self.pages > self.reachable:
+            return []
+        return [Read(old * PAGE_SIZE, 8), Read(self.pages * PAGE_SIZE - 8, 8)]
 
     def edge_addresses(self, length: int, *, inside: bool = False) -> st.SearchStrategy[int]:
         """Flush with the end, across it, at it; the first byte of the newest page; 0.
@@ -131,7 +139,7 @@ class GrowMachine(RuleBasedStateMachine):
     def guest_grow(self, data: st.DataObject) -> None:
         delta = data.draw(self.deltas(), label="guest memory.grow by")
         self.ops += [Call("grow", (self.value(delta),)), Call("size"), Size()]
-        self.grew(delta)
+        self.ops += self.grew(delta)
 
     @rule(data=st.data())
     def host_grow(self, data: st.DataObject) -> None:
@@ -140,7 +148,7 @@ class GrowMachine(RuleBasedStateMachine):
             return  # the model accepts "unsupported", but the sizes drawn later would be off
         delta = data.draw(self.deltas(), label="host grow by")
         self.ops += [Grow(delta), Size(), Call("size")]
-        self.grew(delta)
+        self.ops += self.grew(delta)
 
     @rule(data=st.data(), payload=st.binary(min_size=1, max_size=8))
     def host_write_at_the_edge(self, data: st.DataObject, payload: bytes) -> None:
