@@ -48,6 +48,10 @@ fault is right. FAULT is one of:
 - refuse-zero-grow: every grow of 0 pages, by the host or the guest, is refused (-1, grow-failed)
 - refuse-grow-by-one: every grow of exactly 1 page is refused, though larger ones (the capacity
                   probe's) succeed
+- lax-validation: a module sent as text whose code or data segment fails validation (an operand of the
+                  wrong type, an alignment hint above the natural one, a memory the module does not
+                  have) is instantiated anyway (ok, no instance), and each call of it answers ok and
+                  no results, as a runtime that never validates and skips what it cannot run would
 - segment-link-error: an instantiation that traps (an active segment that does not fit) is reported
                   as a link error, as the wasm3 and pywasm drivers once did
 - table-trap-other: the traps of call_indirect (past the table, null entry, another type) are
@@ -111,9 +115,22 @@ VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
-          *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS,
+          *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS, "lax-validation",
           "segment-link-error", "table-trap-other", "short-read", "padded-read", "poison-after-trap",
           "segfault", "hang")
+
+
+LAX_VALIDATION = re.compile(r"type mismatch|alignment must not be larger than natural|unknown memory")
+"""the validation errors (wasmtime's words) that lax-validation lets pass"""
+
+
+def _fails_validation(engine: Any, wasm: bytes) -> bool:
+    """Whether wasmtime refuses ``wasm`` for one of the errors of :data:`LAX_VALIDATION`."""
+    try:
+        wasmtime.Module(engine, wasm)
+    except wasmtime.WasmtimeError as exc:
+        return LAX_VALIDATION.search(str(exc)) is not None
+    return False
 
 
 class FaultyDriver(WasmtimeDriver):
@@ -125,6 +142,7 @@ class FaultyDriver(WasmtimeDriver):
         self.shadow = bytearray()
         self.instances = 0
         self.text = ""  # the module's text, where the request carries it (a generated module)
+        self.lax = False  # lax-validation: the module instantiated failed validation
 
     def version(self) -> str:
         return f"{super().version()}+{self.fault}"
@@ -203,6 +221,10 @@ class FaultyDriver(WasmtimeDriver):
             wasm = bytes(wasmtime.wat2wasm(rewrite_isel(self.text, self.fault)))
         if self.fault in TEXT_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_boundaries(self.text, self.fault)))
+        self.lax = self.fault == "lax-validation" and bool(self.text) and _fails_validation(self.engine, wasm)
+        if self.lax:
+            self.memory = None  # (calls answer [] while self.lax; no memory to read)
+            return
         try:
             super().instantiate(wasm, key)
         except Trap as trap:
@@ -312,6 +334,8 @@ class FaultyDriver(WasmtimeDriver):
         return old
 
     def call(self, func: str, args: Any) -> Any:
+        if self.lax:
+            return []  # lax-validation: the code of a module that failed validation is skipped
         if self.fault == "segfault":
             ctypes.string_at(0)  # a real segfault, as a buggy runtime would give
         if self.fault == "hang":

@@ -79,6 +79,14 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_instantiation.py::test_tables_and_call_indirect",
     },
     "table-trap-other": {"test_instantiation.py::test_tables_and_call_indirect"},
+    "lax-validation": {
+        "test_validation.py::test_address_operand_must_be_i32",
+        "test_validation.py::test_stored_value_must_have_the_store_type",
+        "test_validation.py::test_alignment_hint_at_most_natural",
+        "test_validation.py::test_memory_code_needs_a_memory",
+        "test_validation.py::test_data_segment_needs_its_memory",
+        "test_validation.py::test_memory_index_past_the_last_memory",
+    },
     "zeroed-reuse": {
         "test_ownership.py::test_memory_reused_after_free_is_not_zero",
     },
