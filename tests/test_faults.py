@@ -86,6 +86,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_validation.py::test_memory_code_needs_a_memory",
         "test_validation.py::test_data_segment_needs_its_memory",
         "test_validation.py::test_memory_index_past_the_last_memory",
+        "test_validation.py::test_memory_index_past_the_only_memory",
     },
     "zeroed-reuse": {
         "test_ownership.py::test_memory_reused_after_free_is_not_zero",

@@ -164,10 +164,10 @@ def data_pairs(draw: st.DrawFn) -> Pair:
 
 
 @st.composite
-def memory_index_pairs(draw: st.DrawFn) -> Pair:
-    """A memory index past the last of 1 to 3 memories (in an instruction or an active data
+def memory_index_pairs(draw: st.DrawFn, most: int = 3) -> Pair:
+    """A memory index past the last of 1 to ``most`` memories (in an instruction or an active data
     segment), against the index of one of them."""
-    memories = draw(st.integers(1, 3))
+    memories = draw(st.integers(1, most))
     past, inside = draw(st.integers(memories, memories + 2)), draw(st.integers(0, memories - 1))
     name = draw(st.sampled_from([a.name for a in ALL_ACCESSES] + list(BULK) + ["data"]))
     def text(index: int) -> str:
@@ -280,6 +280,20 @@ def test_memory_code_needs_a_memory(wasm_runtime: WasmRuntime, pair: Pair) -> No
 def test_data_segment_needs_its_memory(wasm_runtime: WasmRuntime, pair: Pair) -> None:
     """An active data segment in a module with no memory is an invalid module (refused at
     instantiate: no function of it is wrong); the same module with a memory instantiates."""
+    check_pair(wasm_runtime, pair)
+
+
+@given(pair=memory_index_pairs(most=1))
+@example(pair=Pair("memory-index", "memory.size of memory 1 of 1",
+                   module(1, instruction("memory.size", memory=1)),
+                   module(1, instruction("memory.size", memory=0))))
+@example(pair=Pair("memory-index", "i32.load of memory 1 of 1",
+                   module(1, instruction("i32.load", memory=1)),
+                   module(1, instruction("i32.load", memory=0))))
+def test_memory_index_past_the_only_memory(wasm_runtime: WasmRuntime, pair: Pair) -> None:
+    """Memory 1, 2 or 3 of a module with one memory (in a load, store, memory.size, memory.grow,
+    memory.fill, memory.copy or active data segment) is an invalid module on every runtime, with
+    multi-memory or without; memory 0, the same instruction, runs."""
     check_pair(wasm_runtime, pair)
 
 
