@@ -40,7 +40,7 @@ from conformance.script import (
     Write,
 )
 
-FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary")
+FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -65,6 +65,12 @@ class Probe:
     expected: tuple[Outcome, ...]
     refusals: frozenset[str] = frozenset(REFUSALS)
     why_absent: str = ""
+
+
+EXTENDED_CONST_WAT = """(module
+  (memory (export "memory") 1)
+  (data (i32.sub (i32.add (i32.const 8) (i32.mul (i32.const 2) (i32.const 4))) (i32.const 3)) "\\2a"))
+"""
 
 
 def _probe(feature: str, guest: str, ops: list[Any], expect: list[Outcome], *,
@@ -110,6 +116,11 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
             Outcome.ok(()), Outcome.ok(bytes.fromhex("1020304050607080")),
             Outcome.ok((i64(0x8070605040302010),))],
            refusals=REFUSALS | {"bad-call"}),
+    # Wasm 3.0's extended constant expressions (i32.add, i32.sub, i32.mul) as a data segment's
+    # offset: 8 + 2 * 4 - 3 = 13 (a runtime without them refuses the module)
+    Probe("extended_const", Script.of("probe_extended_const", [Read(12, 3)], wat=EXTENDED_CONST_WAT),
+          (Outcome.ok(), Outcome.ok(b"\x00\x2a\x00")), frozenset(REFUSALS),
+          "a runtime without extended constant expressions refuses the module"),
 )}
 
 

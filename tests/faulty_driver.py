@@ -52,6 +52,9 @@ fault is right. FAULT is one of:
                   wrong type, an alignment hint above the natural one, a memory the module does not
                   have) is instantiated anyway (ok, no instance), and each call of it answers ok and
                   no results, as a runtime that never validates and skips what it cannot run would
+- const-sub-as-add: an active data segment's offset (modules sent as text) evaluates i32.sub as
+                  i32.add, as an engine evaluating Wasm 3.0's extended constant expressions with the
+                  wrong operator would
 - segment-link-error: an instantiation that traps (an active segment that does not fit) is reported
                   as a link error, as the wasm3 and pywasm drivers once did
 - table-trap-other: the traps of call_indirect (past the table, null entry, another type) are
@@ -116,7 +119,8 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "dirty-grow", "signed-grow", "big-endian", "float-bits", "zeroed-reuse", "no-free",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
           *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS, "lax-validation",
-          "segment-link-error", "table-trap-other", "short-read", "padded-read", "poison-after-trap",
+          "const-sub-as-add", "segment-link-error", "table-trap-other", "short-read", "padded-read",
+          "poison-after-trap",
           "segfault", "hang")
 
 
@@ -219,6 +223,10 @@ class FaultyDriver(WasmtimeDriver):
             wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
         if self.fault in ISEL_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_isel(self.text, self.fault)))
+        if self.fault == "const-sub-as-add" and self.text:
+            text = re.sub(r"(?m)^(\s*\(data .*)$", lambda m: m.group(1).replace("i32.sub", "i32.add"),
+                          self.text)
+            wasm = bytes(wasmtime.wat2wasm(text))
         if self.fault in TEXT_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_boundaries(self.text, self.fault)))
         self.lax = self.fault == "lax-validation" and bool(self.text) and _fails_validation(self.engine, wasm)

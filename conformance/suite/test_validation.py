@@ -29,7 +29,7 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from conformance import Call, Outcome, Script, WasmRuntime, check_script
+from conformance import PAGE_SIZE, Call, Outcome, Read, Script, Size, WasmRuntime, check_script
 from conformance.checks import ConformanceFailure, _replay, counterexample, fail, save_counterexample
 from conformance.model.paged import ACCESSES, STORES
 from conformance.script import ScriptResult, ValueType, describe_op
@@ -304,3 +304,45 @@ def test_memory_index_past_the_last_memory(wasm_runtime: WasmRuntime, pair: Pair
     memory.fill, memory.copy or active data segment) is an invalid module; the index of one of
     the module's 1 to 3 memories runs (multi-memory runtimes only)."""
     check_pair(wasm_runtime, pair)
+
+
+# --- Wasm 3.0: extended constant expressions as data offsets ---------------------------------
+
+CONST_OPS = {"i32.add": lambda x, y: x + y, "i32.sub": lambda x, y: x - y, "i32.mul": lambda x, y: x * y}
+
+
+@st.composite
+def const_exprs(draw: st.DrawFn, depth: int = 3) -> tuple[str, int]:
+    """An extended constant expression of i32 (Wasm 3.0: i32.add, i32.sub and i32.mul of constants)
+    and its value, wrapped to 32 bits; small constants mostly, so that the value often lands in
+    memory, and the edges of the i32 range."""
+    if depth == 0 or draw(st.booleans()):
+        n = draw(st.one_of(st.integers(0, 300), st.integers(-300, -1),
+                           st.sampled_from([65535, 65536, 2**31 - 1, -(2**31), -1])))
+        return f"(i32.const {n})", n % 2**32
+    op = draw(st.sampled_from(sorted(CONST_OPS)))
+    (a, x), (b, y) = draw(const_exprs(depth - 1)), draw(const_exprs(depth - 1))
+    return f"({op} {a} {b})", CONST_OPS[op](x, y) % 2**32
+
+
+@pytest.mark.wasm_feature("extended_const")
+@given(expr=const_exprs(), data=st.binary(min_size=1, max_size=8), pages=st.integers(1, 2))
+@example(expr=("(i32.sub (i32.const 3) (i32.const 5))", 2**32 - 2), data=b"\x2a", pages=1)
+@example(expr=("(i32.mul (i32.const 256) (i32.const 256))", 65536), data=b"\x2a", pages=1)
+def test_extended_constant_data_offsets(wasm_runtime: WasmRuntime, expr: tuple[str, int], data: bytes,
+                                        pages: int) -> None:
+    """An active data segment's offset as an extended constant expression (Wasm 3.0: i32.add,
+    i32.sub, i32.mul) puts the segment at the expression's value, wrapped to 32 bits; past the end
+    of memory, instantiation traps (on runtimes whose probe finds the expressions)."""
+    text, offset = expr
+    body = "".join(f"\\{b:02x}" for b in data)
+    wat = f'(module\n  (memory (export "memory") {pages})\n  (data {text} "{body}"))'
+    fits = offset + len(data) <= pages * PAGE_SIZE
+    event("in memory" if fits else "past the end")
+    op = Read(offset, len(data)) if fits else Size()
+    outcomes = check_script(wasm_runtime, Script.of("extended-const", [op], wat=wat))
+    if fits:
+        assert outcomes[0].kind == "ok" and outcomes[1].value == data, f"the segment at {offset}: {outcomes}"
+    else:
+        assert (outcomes[0].kind, outcomes[0].reason) == ("trap", "out-of-bounds"), \
+            f"a segment at {offset} of {len(data)} bytes in {pages} pages: {outcomes[0]}"
