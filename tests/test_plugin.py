@@ -13,6 +13,7 @@ import pytest
 
 from conformance.driver_process import DriverProcess
 from conformance.guests import Guest
+from conformance.probes import FEATURES
 from conformance.runtimes import BUILTIN
 from conformance.script import Read, Script, Size
 
@@ -51,8 +52,8 @@ def test_one_runtime_alone(tmp_path: Path) -> None:
     assert by_prop["test_results.py::test_get_greeting_into_host_buffer"]["outcome"] == "pass"
     assert report["runtimes"][0]["version"][0].isdigit()
     assert {"bytes", "strings", "probe_memory64"} <= {g["name"] for g in report["guests"]}
-    assert set(report["runtimes"][0]["probes"]["features"]) == {
-        "bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary"}
+    assert set(report["runtimes"][0]["probes"]["features"]) == set(FEATURES) == {
+        "bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const"}
     assert set(report["runtimes"][0]["probes"]["state"].values()) == {"works"}
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| `test_bytes.py::test_zero_length_at_the_very_end` | known divergence |" in md
