@@ -107,3 +107,23 @@ def test_html_puts_a_report_json_of_any_order_in_suite_order() -> None:
     data["results"].reverse()
     html = render(data)
     assert re.findall(r'<tr class="prop[^"]*" data-property="([^"]+)"', html) == SUITE_ORDER
+
+
+def test_memory_at_its_edges_says_what_a_runtime_does_with_invalid_modules() -> None:
+    report = Report(profile="quick")
+    for rid in ("strict", "lax", "elsewhere"):
+        report.runtimes[rid] = RuntimeRecord(rid)
+    for name in ("test_address_operand_must_be_i32", "test_alignment_hint_at_most_natural"):
+        report.add(Result(f"test_validation.py::{name}", "strict", "pass"))
+    report.add(Result("test_validation.py::test_extended_constant_data_offsets", "strict",
+                      "known-divergence"))
+    report.add(Result("test_validation.py::test_address_operand_must_be_i32", "lax", "known-divergence"))
+    report.add(Result("test_validation.py::test_alignment_hint_at_most_natural", "lax", "fail"))
+    report.add(Result("test_validation.py::test_memory_index_past_the_last_memory", "lax", "skip"))
+    report.add(Result("test_bytes.py::test_one", "elsewhere", "pass"))
+    edges = report.to_json()["memory_edges"]
+    # extended constant expressions are a feature's semantics, not a refusal: not counted here
+    assert edges["strict"]["validation"] == "refuses every invalid module (2 properties)"
+    assert edges["lax"]["validation"] == ("runs invalid modules (2 of 2 properties): "
+                                          "address operand must be i32; alignment hint at most natural")
+    assert edges["elsewhere"]["validation"] == "not checked"

@@ -163,7 +163,8 @@ class Report:
         }
 
     def memory_edges(self) -> dict[str, dict[str, Any]]:
-        """Per runtime: what its views do across a grow, how far it grows, its memory features."""
+        """Per runtime: what its views do across a grow, how far it grows, its memory features,
+        what it does after a trap and with invalid modules."""
         out: dict[str, dict[str, Any]] = {}
         for rec in self.runtimes.values():
             if not rec.available:
@@ -184,8 +185,24 @@ class Report:
                 "bulk_memory": _support(self, rec.id, feats, "bulk_memory", "test_bulk.py::"),
                 "host_grow": "yes" if feats.get("host_grow") else "no",
                 "after_a_trap": self._after_a_trap(rec.id),
+                "validation": self._validation(rec.id),
             }
         return out
+
+    def _validation(self, runtime: str) -> str:
+        """What the runtime does with modules the spec says are invalid (test_validation.py):
+        refuses them all, or which kinds it accepts (each a known divergence or a failure)."""
+        mine = [r for r in self.results
+                if r.runtime == runtime and r.property.startswith("test_validation.py::")
+                and "extended_constant" not in r.property]  # a feature's semantics, not a refusal
+        if not mine:
+            return "not checked"
+        accepted = sorted({r.property.split("::", 1)[1].removeprefix("test_").replace("_", " ")
+                           for r in mine if r.outcome in ("fail", "known-divergence")})
+        ran = [r for r in mine if r.outcome != "skip"]
+        if not accepted:
+            return f"refuses every invalid module ({len(ran)} properties)" if ran else "not checked (skipped)"
+        return f"runs invalid modules ({len(accepted)} of {len(ran)} properties): " + "; ".join(accepted)
 
     def _after_a_trap(self, runtime: str) -> str:
         """Whether calls work after a trap: an instance that cannot be called (the driver's
