@@ -294,28 +294,33 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
         missing = missing_capability(runtime, script, mismatch.op, mismatch.got)
         if missing:
             _leave_out(runtime, missing)
-        expected = " or ".join(str(e) for e in mismatch.expected)
-        got = str(mismatch.got)
-        outcomes = [o.to_json() for o in result.outcomes]
-        saved = counterexample(runtime, script, status="fail", operation=mismatch.index,
-                               expected=expected, got=got, outcomes=outcomes)
-        path = save_counterexample(runtime, saved)
-        replay = _replay(runtime, path)
         trail = "\n".join(
             f"  {i:>3}: {describe_op(op)}  =>  {o}"
             for i, (op, o) in enumerate(zip(script.ops, result.outcomes, strict=False))
             if i <= mismatch.index
         )
-        fail(runtime, ConformanceFailure(
-            f"{runtime.id} differs from the model in {test}\n"
-            f"  {mismatch.describe()}\n"
-            f"script and {runtime.id}'s outcomes up to the difference:\n{trail}\n"
-            f"{_saved(path)}replay: {replay}",
-            kind="fail", runtime=runtime.id, script=script, result=result,
-            counterexample=path, replay=replay, expected=expected, got=got, saved=saved,
-            operation=mismatch.index, wanted=mismatch.expected,
-        ))
+        fail_at(runtime, script, result, mismatch.index, " or ".join(str(e) for e in mismatch.expected),
+                f"{runtime.id} differs from the model in {test}\n  {mismatch.describe()}\n"
+                f"script and {runtime.id}'s outcomes up to the difference:\n{trail}\n",
+                wanted=mismatch.expected)
     return result.outcomes
+
+
+def fail_at(runtime: WasmRuntime, script: Script, result: ScriptResult, index: int, expected: str,
+            message: str, wanted: tuple[Outcome, ...] = ()) -> NoReturn:
+    """Fail the property at operation ``index`` of ``script``, whose outcome is not ``expected``:
+    the counterexample saved, and ``message`` followed by where it was saved and its replay."""
+    got = str(result.outcomes[index])
+    saved = counterexample(runtime, script, status="fail", operation=index, expected=expected, got=got,
+                           outcomes=[o.to_json() for o in result.outcomes])
+    path = save_counterexample(runtime, saved)
+    replay = _replay(runtime, path)
+    fail(runtime, ConformanceFailure(
+        f"{message}{_saved(path)}replay: {replay}",
+        kind="fail", runtime=runtime.id, script=script, result=result,
+        counterexample=path, replay=replay, expected=expected, got=got, saved=saved,
+        operation=index, wanted=wanted,
+    ))
 
 
 _ENDING = ContextVar("wasm_conformance_ending_examples", default=False)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import IO, Any, NoReturn
 
+from conformance.drivers._protocol import split_blobs
 from conformance.guests import Guest, module_of
 from conformance.runtimes import RuntimeSpec
 from conformance.script import (
@@ -270,17 +271,6 @@ def request_line(request: dict[str, Any]) -> list[bytes]:
             pieces.append((sep + json.dumps(op)).encode())
     pieces.append(b"]}\n")
     return pieces
-
-
-def _split(payload: bytes, sizes: list[int]) -> list[bytes]:
-    if len(sizes) == 1:
-        return [payload]
-    out, at = [], 0
-    view = memoryview(payload)
-    for n in sizes:
-        out.append(bytes(view[at:at + n]))
-        at += n
-    return out
 
 
 _QUOTED: dict[str, str] = {}
@@ -751,7 +741,7 @@ class DriverProcess:
                 elapsed += more
                 if payload is None:
                     return self._cut_short(began, sum(sizes), elapsed)
-                got = _split(payload, sizes)
+                got = split_blobs(payload, sizes)
                 if self._buffer:  # the driver sent more than its blobs claim: the count lied
                     raise ScriptError(f"{len(self._buffer)} bytes came after the reply's blobs")
             outcomes = self._outcomes(reply, script.ops, got)

@@ -30,7 +30,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from conformance import PAGE_SIZE, Call, Outcome, Read, Script, Size, WasmRuntime, check_script
-from conformance.checks import ConformanceFailure, _replay, counterexample, fail, save_counterexample
+from conformance.checks import fail_at
 from conformance.model.paged import ACCESSES, STORES
 from conformance.script import ScriptResult, ValueType, describe_op
 
@@ -188,21 +188,12 @@ def _said(outcome: Outcome) -> str:
 
 def _fail(runtime: WasmRuntime, script: Script, outcomes: tuple[Outcome, ...], index: int, what: str,
           expected: str) -> NoReturn:
-    got = str(outcomes[index])
-    saved = counterexample(runtime, script, status="fail", operation=index, expected=expected, got=got,
-                           outcomes=[o.to_json() for o in outcomes])
-    path = save_counterexample(runtime, saved)
-    replay = _replay(runtime, path)
     test = runtime.current_test() or "script"
-    fail(runtime, ConformanceFailure(
-        f"{runtime.id} breaks the spec in {test}: {what}\n"
-        f"  operation {index}: {describe_op(script.ops[index])}\n"
-        f"  expected: {expected}\n  got:      {got}\n"
-        f"module:\n{script.wat}\nscript:\n{script.describe()}\n"
-        + (f"saved: {path}\n" if path else "") + f"replay: {replay}",
-        kind="fail", runtime=runtime.id, script=script, result=ScriptResult("ok", outcomes),
-        counterexample=path, replay=replay, expected=expected, got=got, saved=saved, operation=index,
-    ))
+    fail_at(runtime, script, ScriptResult("ok", outcomes), index, expected,
+            f"{runtime.id} breaks the spec in {test}: {what}\n"
+            f"  operation {index}: {describe_op(script.ops[index])}\n"
+            f"  expected: {expected}\n  got:      {outcomes[index]}\n"
+            f"module:\n{script.wat}\nscript:\n{script.describe()}\n")
 
 
 def check_refused(runtime: WasmRuntime, script: Script, what: str, in_code: bool) -> None:
