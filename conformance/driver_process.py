@@ -26,9 +26,11 @@ from conformance.drivers._protocol import split_blobs
 from conformance.guests import Guest, module_of
 from conformance.runtimes import RuntimeSpec
 from conformance.script import (
+    OPTIONAL,
     Call,
     Grow,
     Instantiate,
+    MemoryNew,
     Op,
     Outcome,
     Read,
@@ -235,6 +237,11 @@ def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[s
         wire: dict[str, Any] = {"op": op.op}
         for name in names:
             value = getattr(op, name)
+            if name in OPTIONAL or name == "imports":  # left out at its default, as op_to_json does
+                if value in _DEFAULTS.get(name, ("", ())) and type(value) is not int:
+                    continue
+                wire[name] = [i.to_json() for i in value] if name == "imports" else value
+                continue
             if isinstance(value, bytes):
                 if blobs is None:
                     wire[name] = value.hex()
@@ -250,6 +257,8 @@ def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[s
 
 
 _SPLICE = 4096
+_DEFAULTS: dict[str, tuple[Any, ...]] = {"max": (None,), "shared": (False,), "index": ("i32",)}
+"""the defaults of the optional fields that are not "" or () (script.OPTIONAL)"""
 
 
 def request_line(request: dict[str, Any]) -> list[bytes]:
@@ -291,6 +300,8 @@ def _op_text(op: Op, blobs: list[bytes]) -> str:
     """One operation as ``json.dumps(wire_ops([op], blobs)[0])`` would write it, formatted
     directly (building a dict per operation and encoding it was a third of a long script's
     round trip on this side); anything unusual goes the long way."""
+    if getattr(op, "memory", "") or getattr(op, "instance", ""):
+        return json.dumps(wire_ops([op], blobs)[0])
     if type(op) is Write and type(op.addr) is int:
         blobs.append(op.data)
         return f'{{"op": "write", "addr": {op.addr}, "data": {{"blob": {len(blobs) - 1}}}}}'
@@ -299,7 +310,7 @@ def _op_text(op: Op, blobs: list[bytes]) -> str:
     if type(op) is Call and all(type(v) is Value and type(v.bits) is int for v in op.args):
         args = ", ".join([f'{{"type": {_quoted(v.type)}, "value": "{v.bits}"}}' for v in op.args])
         return f'{{"op": "call", "func": {_quoted(op.func)}, "args": [{args}]}}'
-    if type(op) is Instantiate:
+    if type(op) is Instantiate and not op.linking:
         return '{"op": "instantiate"}'
     if type(op) is ViewRead and type(op.addr) is int and type(op.length) is int:
         return f'{{"op": "view_read", "view": {_quoted(op.view)}, "addr": {op.addr}, "length": {op.length}}}'
@@ -329,14 +340,24 @@ def _module_text(target: Guest, fresh: bool) -> str:
     return text
 
 
-def framed_script(rid: int, target: Guest, ops: Iterable[Op], fresh: bool) -> list[bytes]:
+def framed_script(rid: int, target: Guest, ops: Iterable[Op], fresh: bool,
+                  modules: dict[str, Guest] | None = None) -> list[bytes]:
     """A script's request in binary framing: the line (as ``framed_request`` makes it from the
     request's dict) and its blobs."""
     blobs: list[bytes] = []
     texts = ", ".join([_op_text(op, blobs) for op in ops])
     tail = (', "blobs": [' + ", ".join([str(len(b)) for b in blobs]) + "]}\n") if blobs else "}\n"
-    line = f'{{"id": {rid}, "module": {_module_text(target, fresh)}, "ops": [{texts}]{tail}'
+    extra = ""
+    if modules:
+        extra = ', "modules": {' + ", ".join(f"{json.dumps(name)}: {_module_text(g, fresh)}"
+                                             for name, g in modules.items()) + "}"
+    line = f'{{"id": {rid}, "module": {_module_text(target, fresh)}{extra}, "ops": [{texts}]{tail}'
     return [line.encode(), *blobs]
+
+
+def script_modules(script: Script) -> dict[str, Guest]:
+    """The further modules a script instantiates by name, assembled (``Script.modules``)."""
+    return {name: module_of(f"{script.guest}.{name}", wat=wat) for name, wat in script.modules}
 
 
 _COALESCE = 1 << 16
@@ -392,7 +413,7 @@ def _outcome(obj: Any, op: Op, blobs: list[bytes]) -> Outcome:
 
 _REASONED = ("trap", "error")
 
-_NULL_OPS = frozenset({Instantiate, Write, ViewWrite})
+_NULL_OPS = frozenset({Instantiate, Write, ViewWrite, MemoryNew})
 """operations whose ok value is null (Grow, Size, View and ViewLength answer an int)"""
 
 _RESULTS: dict[tuple[Any, Any], Outcome] = {}
@@ -698,13 +719,18 @@ class DriverProcess:
         assert self.proc is not None and self.proc.stdin is not None
         self._next_id += 1
         target = module or module_of(script.guest, script.module, script.wat)
+        modules = script_modules(script) if script.modules else None
         if self.binary:
-            pieces = framed_script(self._next_id, target, script.ops, fresh)
+            pieces = framed_script(self._next_id, target, script.ops, fresh, modules)
         else:
             wire_module: dict[str, Any] = target.to_wire()
             if fresh:
                 wire_module = {**wire_module, "fresh": True}
-            pieces = request_line({"id": self._next_id, "module": wire_module, "ops": wire_ops(script.ops)})
+            request: dict[str, Any] = {"id": self._next_id, "module": wire_module}
+            if modules:
+                request["modules"] = {name: {**g.to_wire(), **({"fresh": True} if fresh else {})}
+                                      for name, g in modules.items()}
+            pieces = request_line({**request, "ops": wire_ops(script.ops)})
         began = time.monotonic()
         try:
             for piece in _coalesced(pieces):

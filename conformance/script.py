@@ -9,6 +9,7 @@ run it (see ``docs/protocol.md``), and a failing one is saved as a file that
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -73,11 +74,69 @@ class Value:
 # --- operations -------------------------------------------------------------
 
 
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""a host memory's, an instance's or an extra module's name in a script"""
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One import of a module being instantiated, given a memory: ``memory`` is a memory
+    reference (a host memory's name, or ``"<instance>.<export>"``)."""
+
+    module: str
+    name: str
+    memory: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"module": self.module, "name": self.name, "memory": self.memory}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Import:
+        if not isinstance(obj, Mapping) or set(obj) != {"module", "name", "memory"} \
+                or not all(isinstance(v, str) for v in obj.values()):
+            raise ScriptError(f"not an import: {obj!r}")
+        _memory_ref("instantiate", obj["memory"])
+        return cls(obj["module"], obj["name"], obj["memory"])
+
+    def __str__(self) -> str:
+        return f'(import "{self.module}" "{self.name}" {self.memory})'
+
+
 @dataclass(frozen=True, slots=True)
 class Instantiate:
-    """Instantiate the script's module afresh; every script starts with one."""
+    """Instantiate a module afresh; every script starts with one (after any ``memory_new``).
 
+    By default the script's own module, unnamed, without imports. ``module`` names another
+    module of the script (:attr:`Script.modules`), ``name`` names the instance (for a
+    ``call``'s ``instance`` and for memory references ``"<name>.<export>"``), and ``imports``
+    gives it memories (host memories, or memories other instances export). The instance is the
+    *current* one: operations that name no instance or memory go to it.
+    """
+
+    module: str = ""
+    name: str = ""
+    imports: tuple[Import, ...] = ()
     op: ClassVar[str] = "instantiate"
+
+    @property
+    def linking(self) -> bool:
+        return bool(self.module or self.name or self.imports)
+
+
+IndexType = Literal["i32", "i64"]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryNew:
+    """The host creates a memory of its own (``new WebAssembly.Memory``, ``wasmtime.Memory``),
+    outside any instance, kept under ``name`` for the rest of the script."""
+
+    name: str
+    min: int
+    max: int | None = None
+    shared: bool = False
+    index: IndexType = "i32"
+    op: ClassVar[str] = "memory_new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +145,9 @@ class Write:
 
     addr: int
     data: bytes
+    memory: str = ""
+    """a memory reference (a host memory, or ``"<instance>.<export>"``); "" is the current
+    instance's ``memory`` export (so for every memory operation)"""
     op: ClassVar[str] = "write"
 
 
@@ -95,6 +157,7 @@ class Read:
 
     addr: int
     length: int
+    memory: str = ""
     op: ClassVar[str] = "read"
 
 
@@ -104,6 +167,8 @@ class Call:
 
     func: str
     args: tuple[Value, ...] = ()
+    instance: str = ""
+    """the named instance whose export is called; "" is the current instance"""
     op: ClassVar[str] = "call"
 
 
@@ -112,6 +177,7 @@ class Grow:
     """The host grows the memory by ``delta`` pages; the result is the old size in pages."""
 
     delta: int
+    memory: str = ""
     op: ClassVar[str] = "grow"
 
 
@@ -119,6 +185,7 @@ class Grow:
 class Size:
     """The host asks the memory's size; the result is in bytes, as the host sees it."""
 
+    memory: str = ""
     op: ClassVar[str] = "size"
 
 
@@ -127,6 +194,7 @@ class View:
     """The host takes a view of memory (zero-copy where the runtime has one) named ``view``."""
 
     view: str
+    memory: str = ""
     op: ClassVar[str] = "view"
 
 
@@ -156,11 +224,15 @@ class ViewLength:
 
 Op: TypeAlias = (
     Instantiate | Write | Read | Call | Grow | Size | View | ViewRead | ViewWrite | ViewLength
+    | MemoryNew
 )
 OP_TYPES: dict[str, type[Op]] = {
     cls.op: cls
-    for cls in (Instantiate, Write, Read, Call, Grow, Size, View, ViewRead, ViewWrite, ViewLength)
+    for cls in (Instantiate, Write, Read, Call, Grow, Size, View, ViewRead, ViewWrite, ViewLength,
+                MemoryNew)
 }
+OPTIONAL = frozenset({"memory", "instance", "module", "name", "max", "shared", "index"})
+"""fields left out of the wire form when they have their default (older drivers never see them)"""
 
 
 def op_to_json(op: Op) -> dict[str, Any]:
@@ -171,6 +243,11 @@ def op_to_json(op: Op) -> dict[str, Any]:
             out[name] = value.hex()
         elif name == "args":
             out[name] = [v.to_json() for v in value]
+        elif name == "imports":
+            if value:
+                out[name] = [i.to_json() for i in value]
+        elif name in OPTIONAL and value == f.default and type(value) is type(f.default):
+            continue
         else:
             out[name] = value
     return out
@@ -195,8 +272,45 @@ def op_from_json(obj: Mapping[str, Any]) -> Op:
 _U64 = 1 << 64
 
 
+def _memory_ref(op: str, value: Any) -> str:
+    """A memory reference: a host memory's name, or ``<instance>.<export>``."""
+    if not isinstance(value, str):
+        raise ScriptError(f"{op}: a memory reference must be a string, got {value!r}")
+    if value:
+        head, dot, tail = value.partition(".")
+        if not NAME.fullmatch(head) or (dot and not tail):
+            raise ScriptError(f"{op}: {value!r} is not a memory reference (a name, or instance.export)")
+    return value
+
+
 def _field(op: str, name: str, value: Any) -> Any:
     """One field of an operation read from JSON, its type and range checked."""
+    if name == "memory":
+        return _memory_ref(op, value)
+    if name == "imports":
+        if not isinstance(value, list):
+            raise ScriptError(f"{op}: imports must be a list, got {type(value).__name__}")
+        return tuple(Import.from_json(v) for v in value)
+    if name in ("instance", "module") or (name == "name" and op in ("instantiate", "memory_new")):
+        if not isinstance(value, str) or (value and not NAME.fullmatch(value)):
+            raise ScriptError(f"{op}: {name} must be a name ([A-Za-z0-9_-]), got {value!r}")
+        if op == "memory_new" and not value:
+            raise ScriptError(f"{op}: name must not be empty")
+        return value
+    if name in ("min", "max"):
+        if value is None and name == "max":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _U64:
+            raise ScriptError(f"{op}: {name} must be a page count, got {value!r}")
+        return value
+    if name == "shared":
+        if not isinstance(value, bool):
+            raise ScriptError(f"{op}: shared must be true or false, got {value!r}")
+        return value
+    if name == "index":
+        if value not in ("i32", "i64"):
+            raise ScriptError(f"{op}: index must be i32 or i64, got {value!r}")
+        return value
     if name in ("addr", "length", "delta"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScriptError(f"{op}: {name} must be an integer, got {value!r}")
@@ -222,20 +336,26 @@ def _field(op: str, name: str, value: Any) -> Any:
 def describe_op(op: Op) -> str:
     """One line in the style of a .wast command."""
     match op:
-        case Instantiate():
-            return "(instantiate)"
-        case Write(addr, data):
-            return f"(write {addr} {_short_hex(data)} ;; {len(data)} bytes)"
-        case Read(addr, length):
-            return f"(read {addr} {length})"
-        case Call(func, args):
-            return f"(call {func}{''.join(' ' + str(a) for a in args)})"
-        case Grow(delta):
-            return f"(grow {delta})"
-        case Size():
-            return "(size)"
-        case View(view):
-            return f"(view {view})"
+        case Instantiate(module, name, imports):
+            parts = [f"${name}" if name else "", f"(module {module})" if module else "",
+                     *(str(i) for i in imports)]
+            return "(instantiate" + "".join(" " + p for p in parts if p) + ")"
+        case MemoryNew(name, lo, hi, shared, index):
+            limits = f"{lo}" + ("" if hi is None else f" {hi}")
+            return f"(memory_new ${name} {index} {limits}{' shared' if shared else ''})"
+        case Write(addr, data, memory):
+            return f"(write{_on(memory)} {addr} {_short_hex(data)} ;; {len(data)} bytes)"
+        case Read(addr, length, memory):
+            return f"(read{_on(memory)} {addr} {length})"
+        case Call(func, args, instance):
+            where = f" ${instance}" if instance else ""
+            return f"(call{where} {func}{''.join(' ' + str(a) for a in args)})"
+        case Grow(delta, memory):
+            return f"(grow{_on(memory)} {delta})"
+        case Size(memory):
+            return f"(size{_on(memory)})"
+        case View(view, memory):
+            return f"(view{_on(memory)} {view})"
         case ViewRead(view, addr, length):
             return f"(view_read {view} {addr} {length})"
         case ViewWrite(view, addr, data):
@@ -243,6 +363,10 @@ def describe_op(op: Op) -> str:
         case ViewLength(view):
             return f"(view_length {view})"
     raise ScriptError(f"unknown operation {op!r}")
+
+
+def _on(memory: str) -> str:
+    return f" ${memory}" if memory else ""
 
 
 def _short_hex(data: bytes, limit: int = 24) -> str:
@@ -265,10 +389,21 @@ class Script:
     wat: str = ""
     """the module's text, for a module generated per example: the script then carries all it
     needs, and a saved counterexample replays anywhere"""
+    modules: tuple[tuple[str, str], ...] = ()
+    """further modules, (name, text), that an ``instantiate`` names by its ``module`` field"""
 
     def __post_init__(self) -> None:
-        if not self.ops or not isinstance(self.ops[0], Instantiate):
-            raise ScriptError("a script starts with (instantiate)")
+        first = next((op for op in self.ops if not isinstance(op, MemoryNew)), None)
+        if not isinstance(first, Instantiate):
+            raise ScriptError("a script starts with (instantiate), after any (memory_new)")
+        names = [n for n, _ in self.modules]
+        if len(set(names)) != len(names) or not all(NAME.fullmatch(n) for n in names):
+            raise ScriptError(f"a script's modules need distinct names ([A-Za-z0-9_-]): {names}")
+        known = set(names)
+        for op in self.ops:
+            if isinstance(op, Instantiate) and op.module and op.module not in known:
+                raise ScriptError(f"(instantiate) names module {op.module!r}, which the script "
+                                  f"does not carry (it has {sorted(known) or 'none'})")
 
     @classmethod
     def of(cls, guest: str, ops: Iterable[Op], note: str = "", module: str = "", wat: str = "") -> Script:
@@ -283,6 +418,8 @@ class Script:
             out["module"] = self.module
         if self.wat:
             out["wat"] = self.wat
+        if self.modules:
+            out["modules"] = dict(self.modules)
         return out
 
     @classmethod
@@ -298,9 +435,13 @@ class Script:
         ops = obj.get("ops")
         if not isinstance(ops, list) or not all(isinstance(o, Mapping) for o in ops):
             raise ScriptError("not a script: ops must be a list of operations")
+        modules = obj.get("modules", {})
+        if not isinstance(modules, Mapping) or not all(isinstance(v, str) for v in modules.values()):
+            raise ScriptError("not a script: modules must map names to module text")
         try:
             return cls(guest, tuple(op_from_json(o) for o in ops),
-                       obj.get("note", ""), obj.get("module", ""), obj.get("wat", ""))
+                       obj.get("note", ""), obj.get("module", ""), obj.get("wat", ""),
+                       tuple(modules.items()))
         except (KeyError, TypeError) as exc:
             raise ScriptError(f"not a script: {exc}") from exc
 

@@ -135,6 +135,29 @@ class Driver:
     def view_length(self, name: str) -> int:
         raise HostError("unsupported", f"{self.runtime_id} has no memory view")
 
+    # -- linking (docs/protocol.md, "Linking"): a driver that implements these overrides all
+    # three; the defaults say the runtime's binding cannot.
+
+    def memory_new(self, name: str, minimum: int, maximum: Optional[int], shared: bool,
+                   index: str) -> None:
+        """Create a memory on the host, outside any instance, kept as ``name`` for the script.
+        ``HostError("bad-limits")`` for limits the host API refuses; ``unsupported`` for a kind
+        of memory (shared, 64-bit) it cannot make."""
+        raise HostError("unsupported", f"{self.runtime_id}'s driver cannot create a memory on the host")
+
+    def link(self, wasm: bytes, key: str, name: str, imports: List[Tuple[str, str, str]]) -> None:
+        """Instantiate ``wasm`` in the script's shared store, named ``name`` (may be ""), its
+        imports ``(module, name, memory reference)`` given, and make it the current instance."""
+        raise HostError("unsupported", f"{self.runtime_id}'s driver cannot give a module imports")
+
+    def select(self, instance: str, memory: str) -> None:
+        """Point the next operation at the named instance (a ``call``) or memory reference (a
+        memory operation); ``select("", "")`` points back at the current instance.
+        ``HostError("no-instance")`` / ``("no-memory")`` for a name the script did not make."""
+        if instance or memory:
+            raise HostError("unsupported", f"{self.runtime_id}'s driver has no named instances or "
+                            "host memories")
+
     def usable_after_trap(self) -> bool:
         """Whether the instance's exports can still be called after a trap."""
         return True
@@ -254,28 +277,69 @@ class _Session:
         return wasm, (f"{key}#{self.scripts}" if module.get("fresh") is True else key)
 
     def run(self, module: Dict[str, Any], ops: List[Dict[str, Any]],
-            blobs: Optional[List[bytes]] = None) -> List[Dict[str, Any]]:
+            blobs: Optional[List[bytes]] = None,
+            modules: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
         """The outcomes of ``ops``; a read's ``ok`` value is bytes (the reply makes it hex or a
         blob)."""
         self.blobs = blobs or []
+        self.extra = modules or {}
         self.scripts += 1
         self.instantiated = False
         self.poisoned = ""
+        self.poisoned_named: Dict[str, str] = {}
+        self.current = ""
         self.driver.new_script()
-        return [self.run_op(module, op) for op in ops]
+        return [self.run_named(module, op) for op in ops]
 
-    def run_op(self, module: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
+    def run_named(self, module: Dict[str, Any], op: Dict[str, Any]) -> Dict[str, Any]:
+        """One operation that may name an instance or a memory (linking): the driver is pointed at
+        it for this operation, and back at the current instance after."""
+        instance, memory = op.get("instance") or "", op.get("memory") or ""
+        if not instance and not memory:
+            return self.run_op(module, op)
+        d = self.driver
+        try:
+            d.select(str(instance), str(memory))
+        except HostError as err:
+            return {"error": err.reason, "message": err.message}
+        try:
+            if instance and op.get("op") == "call" and self.poisoned_named.get(instance):
+                return {"error": "poisoned", "message": self.poisoned_named[instance]}
+            return self.run_op(module, op, named=True)
+        finally:
+            d.select("", "")
+
+    def run_op(self, module: Dict[str, Any], op: Dict[str, Any], named: bool = False) -> Dict[str, Any]:
         d = self.driver
         kind = op.get("op")
         try:
             if kind == "instantiate":
+                if self.current and self.poisoned:
+                    self.poisoned_named[self.current] = self.poisoned
                 self.instantiated = False
                 self.poisoned = ""
-                wasm, key = self.module_bytes(module)
-                d.instantiate(wasm, key)
+                self.current = str(op.get("name") or "")
+                linking = any(op.get(k) for k in ("module", "name", "imports"))
+                if op.get("module"):
+                    if op["module"] not in self.extra:
+                        raise HostError("link-error", f"the request carries no module {op['module']!r}")
+                    wasm, key = self.module_bytes(self.extra[op["module"]])
+                else:
+                    wasm, key = self.module_bytes(module)
+                if linking:
+                    imports = [(str(i["module"]), str(i["name"]), str(i["memory"]))
+                               for i in op.get("imports") or []]
+                    d.link(wasm, key, self.current, imports)
+                else:
+                    d.instantiate(wasm, key)
                 self.instantiated = True
                 return {"ok": None}
-            if not self.instantiated:
+            if kind == "memory_new":
+                maximum = op.get("max")
+                d.memory_new(str(op["name"]), int(op["min"]), None if maximum is None else int(maximum),
+                             bool(op.get("shared", False)), str(op.get("index", "i32")))
+                return {"ok": None}
+            if not self.instantiated and not named:
                 return {"error": "no-instance", "message": "no instance: (instantiate) failed"}
             if kind == "write":
                 d.write(_place(op, "addr"), _payload(op, self.blobs))
@@ -283,14 +347,19 @@ class _Session:
             if kind == "read":
                 return {"ok": _bytes(d.read(_place(op, "addr"), _place(op, "length")))}
             if kind == "call":
-                if self.poisoned:
+                instance = op.get("instance") or ""
+                if self.poisoned and not (named and instance != self.current):
                     return {"error": "poisoned", "message": self.poisoned}
                 args = [(a["type"], int(a["value"])) for a in op.get("args", [])]
                 try:
                     results = d.call(str(op["func"]), args)
                 except Trap as trap:
                     if not d.usable_after_trap():
-                        self.poisoned = f"the instance cannot be called after the trap: {trap.message}"
+                        said = f"the instance cannot be called after the trap: {trap.message}"
+                        if named and instance != self.current:
+                            self.poisoned_named[instance] = said
+                        else:
+                            self.poisoned = said
                     raise
                 return {"ok": [{"type": t, "value": str(v & MASKS[t])} for t, v in results]}
             if kind == "grow":
@@ -438,7 +507,7 @@ def serve(make_driver: Callable[[], Driver], runtime_id: str, framing: str = "bi
             if request.get("command") == "bench":
                 _send(out, {"id": request.get("id"), "bench": run_bench(session, request)})
                 continue
-            outcomes = session.run(request["module"], request["ops"], blobs)
+            outcomes = session.run(request["module"], request["ops"], blobs, request.get("modules"))
             out.writelines(_reply(request.get("id"), outcomes, binary))
             out.flush()
         except Exception as exc:
