@@ -28,6 +28,9 @@ from conformance.script import (
     PAGE_SIZE,
     Call,
     Grow,
+    Import,
+    Instantiate,
+    MemoryNew,
     Outcome,
     Read,
     Script,
@@ -40,7 +43,8 @@ from conformance.script import (
     Write,
 )
 
-FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const")
+FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
+            "import_memory", "host_memory", "shared_memory")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -71,6 +75,28 @@ EXTENDED_CONST_WAT = """(module
   (memory (export "memory") 1)
   (data (i32.sub (i32.add (i32.const 8) (i32.mul (i32.const 2) (i32.const 4))) (i32.const 3)) "\\2a"))
 """
+
+
+IMPORTER_WAT = """(module
+  (import "env" "memory" (memory 1 2))
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))
+"""
+EXPORTER_WAT = """(module
+  (memory (export "memory") 1 2)
+  (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))
+"""
+SHARED_WAT = """(module
+  (memory (export "memory") 1 2 shared)
+  (func (export "add") (param i32 i32) (result i32) (i32.atomic.rmw.add (local.get 0) (local.get 1))))
+"""
+LINK_REFUSALS = REFUSALS | {"link-error"}
+"""a driver or binding that cannot give a module imports may say so as a link error"""
+
+
+def _link_probe(feature: str, ops: list[Any], expect: list[Outcome], why_absent: str) -> Probe:
+    script = Script("probe_" + feature, tuple(ops), wat=EXPORTER_WAT, modules=(("importer", IMPORTER_WAT),))
+    return Probe(feature, script, tuple(expect), frozenset(LINK_REFUSALS), why_absent)
 
 
 def _probe(feature: str, guest: str, ops: list[Any], expect: list[Outcome], *,
@@ -121,6 +147,31 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
     Probe("extended_const", Script.of("probe_extended_const", [Read(12, 3)], wat=EXTENDED_CONST_WAT),
           (Outcome.ok(), Outcome.ok(b"\x00\x2a\x00")), frozenset(REFUSALS),
           "a runtime without extended constant expressions refuses the module"),
+    # one instance exports its memory, a second imports it: each sees the other's stores
+    _link_probe("import_memory",
+                [Instantiate(name="a"), Instantiate(module="importer", name="b",
+                                                    imports=(Import("env", "memory", "a.memory"),)),
+                 Call("store", (i32(3), i32(7)), instance="b"), Call("load", (i32(3),), instance="a"),
+                 Read(3, 1, memory="a.memory"), Size(memory="a.memory")],
+                [Outcome.ok(), Outcome.ok(), Outcome.ok(()), Outcome.ok((i32(7),)), Outcome.ok(b"\x07"),
+                 Outcome.ok(PAGE_SIZE)],
+                "the driver cannot give a module an imported memory"),
+    # the host creates a memory and gives it to a module
+    _link_probe("host_memory",
+                [MemoryNew("m", 1, 2), Instantiate(module="importer", name="b",
+                                                   imports=(Import("env", "memory", "m"),)),
+                 Write(3, b"\x07", memory="m"), Call("load", (i32(3),)), Call("store", (i32(4), i32(9))),
+                 Read(4, 1, memory="m"), Size(memory="m")],
+                [Outcome.ok(), Outcome.ok(), Outcome.ok(), Outcome.ok((i32(7),)), Outcome.ok(()),
+                 Outcome.ok(b"\x09"), Outcome.ok(PAGE_SIZE)],
+                "the host API cannot create a memory"),
+    # a module defines a shared memory (the threads proposal) and runs an atomic read-modify-write
+    Probe("shared_memory",
+          Script.of("probe_shared_memory", [Call("add", (i32(0), i32(5))), Call("add", (i32(0), i32(5))),
+                                            Read(0, 4), Size()], wat=SHARED_WAT),
+          (Outcome.ok(), Outcome.ok((i32(0),)), Outcome.ok((i32(5),)), Outcome.ok(b"\x0a\0\0\0"),
+           Outcome.ok(PAGE_SIZE)),
+          frozenset(LINK_REFUSALS), "a runtime without threads refuses a shared memory"),
 )}
 
 
