@@ -20,6 +20,16 @@
  *   view        a Uint8Array over memory.buffer, kept across operations; any
  *               grow, host or guest, even of 0 pages, detaches its ArrayBuffer,
  *               and the view then has length 0
+ *   memory_new  new WebAssembly.Memory({initial, maximum, shared}); a 64-bit one
+ *               with {address: 'i64'} and BigInt limits (or the older {index: 'i64'}),
+ *               checked by linking it into a module that imports a 64-bit memory, since
+ *               an engine without memory64 may ignore the option (Node 20 does)
+ *   instantiate with "module", "name" or "imports": new WebAssembly.Instance(module,
+ *               {[module]: {[name]: memory}}), the named module compiled and kept as the
+ *               request's is; operations with "memory" / "instance" act on that memory /
+ *               instance. A shared memory's buffer is a SharedArrayBuffer: never detached,
+ *               a grow makes memory.buffer a new, longer one, and a view taken before it
+ *               keeps its own length
  *
  * Plain CommonJS and nothing newer than ES2019 (no ?., no ??, no BigInt
  * literals, no class fields), so that old Nodes and every engine here parse it.
@@ -481,6 +491,90 @@ function cachePut(map, key, value) {
 }
 
 // ---------------------------------------------------------------------------
+// Instances and host memories
+
+// An exception from an operation as its outcome.
+function failure(err) {
+  if (err instanceof GuestTrap) return { trap: err.reason, message: err.message };
+  if (err instanceof HostError) return { error: err.reason, message: err.message };
+  return { error: 'internal', message: describeError(err) };
+}
+
+// A new instance of a compiled module, its exceptions as outcomes.
+function newInstance(compiled, importObject) {
+  try {
+    return new WebAssembly.Instance(compiled.module, importObject);
+  } catch (err) {
+    var trap = asTrap(err); // a data or element segment out of bounds, or the start function trapped
+    if (trap !== null) throw trap;
+    // The JS API throws a LinkError for an import of the wrong kind or type
+    // (limits, shared), and a TypeError when an import's module is missing
+    // from the import object: both mean the module cannot link.
+    if (err instanceof WebAssembly.LinkError || err instanceof TypeError) {
+      throw new HostError('link-error', describeError(err));
+    }
+    throw err;
+  }
+}
+
+function describeLimits(descriptor) {
+  var parts = [];
+  for (var key in descriptor) {
+    var v = descriptor[key];
+    parts.push(key + ': ' + (typeof v === 'bigint' ? v + 'n' : typeof v === 'string' ? "'" + v + "'" : String(v)));
+  }
+  return '{' + parts.join(', ') + '}';
+}
+
+// (module (import "" "m" (memory i64 0))): an engine that makes a 64-bit memory must link it.
+var MEMORY64_IMPORTER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x02, 0x07, 0x01, 0x00, 0x01, 0x6d, 0x02, 0x04, 0x00]);
+
+// How this engine makes a 64-bit (memory64) memory: {option, bigint}, found once. The JS API
+// now says {address: 'i64'} with BigInt limits; engines before that took {index: 'i64'} (with
+// Numbers at first). An engine that does not know the option ignores it and makes a 32-bit
+// memory (Node 20), so each way is checked by linking the memory into a module that imports a
+// 64-bit memory, not trusted. None works: HostError unsupported, with the engine's own words.
+var MEMORY64 = null;
+
+function memory64Kind() {
+  if (MEMORY64 === null) MEMORY64 = findMemory64();
+  if (MEMORY64.refused) throw new HostError('unsupported', MEMORY64.refused);
+  return MEMORY64;
+}
+
+function findMemory64() {
+  var ways = [{ option: 'address', bigint: true }, { option: 'index', bigint: true }, { option: 'index', bigint: false }];
+  var said = [];
+  var importer = null;
+  for (var i = 0; i < ways.length; i++) {
+    var way = ways[i];
+    var descriptor = { initial: way.bigint ? BigInt(0) : 0 };
+    descriptor[way.option] = 'i64';
+    var memory;
+    try {
+      memory = new WebAssembly.Memory(descriptor);
+    } catch (err) {
+      said.push('new WebAssembly.Memory(' + describeLimits(descriptor) + '): ' + describeError(err));
+      continue;
+    }
+    try {
+      if (importer === null) importer = new WebAssembly.Module(MEMORY64_IMPORTER);
+      new WebAssembly.Instance(importer, { '': { m: memory } });
+      return { option: way.option, bigint: way.bigint, refused: '' };
+    } catch (err) {
+      if (err instanceof WebAssembly.CompileError) { // no memory64 at all
+        said.push('a module importing a 64-bit memory: ' + describeError(err));
+        break;
+      }
+      said.push('new WebAssembly.Memory(' + describeLimits(descriptor) + ') made a memory a 64-bit import refuses ('
+        + describeError(err) + '): the option was ignored');
+    }
+  }
+  return { option: '', bigint: false, refused: 'no 64-bit memory on the host: ' + said.join('; ') };
+}
+
+// ---------------------------------------------------------------------------
 // One script's state: the compiled module, the instance, its memory, its views
 
 class Session {
@@ -495,14 +589,24 @@ class Session {
     this.poisoned = '';
     this.heapBuffer = null; // see heap()
     this.heapView = null;
+    // Linking (docs/protocol.md, "Linking"), per script; null until a script uses it, so that
+    // a plain script allocates nothing for it.
+    this.extraModules = null; // the request's "modules": name -> module spec
+    this.hostMemories = null; // memory_new's memories: name -> WebAssembly.Memory
+    this.named = null; // named instances: name -> {instance, compiled, memory, poisoned}
+    this.current = null; // the current instance's entry in named, if it has a name
   }
 
-  run(moduleSpec, ops) {
+  run(moduleSpec, ops, modules) {
     this.scripts += 1;
     this.instance = null;
     this.memory = null;
     this.views = Object.create(null);
     this.poisoned = '';
+    this.extraModules = modules === undefined ? null : modules;
+    this.hostMemories = null;
+    this.named = null;
+    this.current = null;
     var outcomes = [];
     for (var i = 0; i < ops.length; i++) outcomes.push(this.runOp(moduleSpec, ops[i]));
     return outcomes;
@@ -512,23 +616,88 @@ class Session {
     try {
       if (op === null || typeof op !== 'object') throw new TypeError('an operation is not an object');
       if (op.op === 'instantiate') {
-        this.instantiate(moduleSpec);
+        this.instantiateOp(moduleSpec, op);
+        return { ok: null };
+      }
+      // An operation naming an instance or a memory runs even without a current instance.
+      if (op.memory || op.instance) return this.runNamed(op);
+      if (op.op === 'memory_new') {
+        this.memoryNew(op);
         return { ok: null };
       }
       if (this.instance === null) {
         return { error: 'no-instance', message: 'no instance: (instantiate) failed' };
       }
-      var handler = OPERATIONS[op.op];
-      if (handler === undefined || !Object.prototype.hasOwnProperty.call(OPERATIONS, op.op)) {
-        return { error: 'unsupported', message: 'unknown operation ' + JSON.stringify(op.op) };
-      }
-      var value = handler(this, op);
-      return { ok: value === undefined ? null : value };
+      return this.runHandler(op);
     } catch (err) {
-      if (err instanceof GuestTrap) return { trap: err.reason, message: err.message };
-      if (err instanceof HostError) return { error: err.reason, message: err.message };
-      return { error: 'internal', message: describeError(err) };
+      return failure(err);
     }
+  }
+
+  runHandler(op) {
+    var handler = OPERATIONS[op.op];
+    if (handler === undefined || !Object.prototype.hasOwnProperty.call(OPERATIONS, op.op)) {
+      return { error: 'unsupported', message: 'unknown operation ' + JSON.stringify(op.op) };
+    }
+    var value = handler(this, op);
+    return { ok: value === undefined ? null : value };
+  }
+
+  // One operation that names an instance (a call's "instance") or a memory reference (a memory
+  // operation's "memory"): the session points at it for this operation, and back after.
+  runNamed(op) {
+    var instance = this.instance;
+    var compiled = this.compiled;
+    var memory = this.memory;
+    var poisoned = this.poisoned;
+    var entry = null;
+    try {
+      if (op.instance) {
+        entry = this.namedInstance(stringField(op, 'instance'));
+        this.instance = entry.instance;
+        this.compiled = entry.compiled;
+        this.memory = entry.memory;
+        this.poisoned = entry.poisoned;
+      }
+      if (op.memory) this.memory = this.resolveMemory(stringField(op, 'memory'));
+      return this.runHandler(op);
+    } catch (err) {
+      return failure(err);
+    } finally {
+      if (entry !== null && this.poisoned !== entry.poisoned) {
+        entry.poisoned = this.poisoned;
+        if (entry === this.current) poisoned = this.poisoned;
+      }
+      this.instance = instance;
+      this.compiled = compiled;
+      this.memory = memory;
+      this.poisoned = poisoned;
+    }
+  }
+
+  namedInstance(name) {
+    if (this.named === null || !Object.prototype.hasOwnProperty.call(this.named, name)) {
+      throw new HostError('no-instance', 'no instance ' + JSON.stringify(name) + ' in this script');
+    }
+    return this.named[name];
+  }
+
+  // A memory reference: a host memory's name, or "INSTANCE.EXPORT".
+  resolveMemory(ref) {
+    if (this.hostMemories !== null && Object.prototype.hasOwnProperty.call(this.hostMemories, ref)) {
+      return this.hostMemories[ref];
+    }
+    var dot = ref.indexOf('.');
+    if (dot > 0 && this.named !== null) {
+      var name = ref.slice(0, dot);
+      var field = ref.slice(dot + 1);
+      if (Object.prototype.hasOwnProperty.call(this.named, name)) {
+        var exports = this.named[name].instance.exports;
+        var found = Object.prototype.hasOwnProperty.call(exports, field) ? exports[field] : undefined;
+        if (found instanceof WebAssembly.Memory) return found;
+      }
+    }
+    throw new HostError('no-memory', 'no memory ' + JSON.stringify(ref) + ' in this script');
   }
 
   // -- module and instance ------------------------------------------------
@@ -582,25 +751,126 @@ class Session {
     this.heapView = null;
     this.views = Object.create(null);
     this.poisoned = '';
+    this.current = null;
     var compiled = this.compiledModule(moduleSpec);
     this.compiled = compiled;
-    var instance;
-    try {
-      instance = new WebAssembly.Instance(compiled.module, {});
-    } catch (err) {
-      var trap = asTrap(err); // the start function trapped
-      if (trap !== null) throw trap;
-      // The JS API throws a LinkError for an import of the wrong kind or type,
-      // and a TypeError when an import's module is missing from the import
-      // object: both mean the module cannot link against an empty one.
-      if (err instanceof WebAssembly.LinkError || err instanceof TypeError) {
-        throw new HostError('link-error', describeError(err));
-      }
-      throw err;
-    }
+    var instance = newInstance(compiled, {});
     this.instance = instance;
     var memory = instance.exports.memory;
     this.memory = memory instanceof WebAssembly.Memory ? memory : null;
+  }
+
+  // An (instantiate): plain (a new instance of the request's module, as always), or linking,
+  // with any of "module", "name", "imports".
+  instantiateOp(moduleSpec, op) {
+    var imports = op.imports;
+    if (!op.module && !op.name && !(Array.isArray(imports) && imports.length > 0)) {
+      this.instantiate(moduleSpec);
+      return;
+    }
+    // Host memories and views of them outlive the current instance: views are kept.
+    this.instance = null;
+    this.memory = null;
+    this.heapBuffer = null;
+    this.heapView = null;
+    this.poisoned = '';
+    this.current = null;
+    var name = op.name ? stringField(op, 'name') : '';
+    var spec = moduleSpec;
+    if (op.module) {
+      var moduleName = stringField(op, 'module');
+      var extra = this.extraModules;
+      if (extra === null || typeof extra !== 'object' || !Object.prototype.hasOwnProperty.call(extra, moduleName)) {
+        throw new HostError('link-error', 'the request carries no module ' + JSON.stringify(moduleName));
+      }
+      spec = extra[moduleName];
+    }
+    var compiled = this.compiledModule(spec);
+    this.compiled = compiled;
+    var importObject = this.importObject(compiled, imports === undefined || imports === null ? [] : imports);
+    var instance = newInstance(compiled, importObject);
+    var memory = instance.exports.memory;
+    var entry = { instance: instance, compiled: compiled, memory: memory instanceof WebAssembly.Memory ? memory : null,
+      poisoned: '' };
+    this.instance = instance;
+    this.memory = entry.memory;
+    if (name) {
+      if (this.named === null) this.named = Object.create(null);
+      this.named[name] = entry;
+      this.current = entry;
+    }
+  }
+
+  // The import object for a module's imports, each given the memory the script names for it
+  // (only memories are given): {module: {name: memory}}. Taken in the module's import order;
+  // an import the script does not give is a link error, an unknown memory reference no-memory.
+  importObject(compiled, given) {
+    if (!Array.isArray(given)) throw new TypeError('instantiate: imports is not a list');
+    if (compiled.imports === undefined) compiled.imports = WebAssembly.Module.imports(compiled.module);
+    var out = Object.create(null);
+    for (var i = 0; i < compiled.imports.length; i++) {
+      var wanted = compiled.imports[i];
+      var ref = null;
+      for (var j = 0; j < given.length; j++) {
+        var g = given[j];
+        if (g === null || typeof g !== 'object') throw new TypeError('instantiate: import ' + j + ' is not an object');
+        if (g.module === wanted.module && g.name === wanted.name) {
+          ref = stringField(g, 'memory');
+          break;
+        }
+      }
+      if (ref === null) {
+        throw new HostError('link-error', 'the script gives no import ' + JSON.stringify(wanted.module) + ' '
+          + JSON.stringify(wanted.name) + ' (a ' + wanted.kind + ')');
+      }
+      var memory = this.resolveMemory(ref);
+      if (!Object.prototype.hasOwnProperty.call(out, wanted.module)) out[wanted.module] = Object.create(null);
+      out[wanted.module][wanted.name] = memory;
+    }
+    return out;
+  }
+
+  // memory_new: a memory the host makes, outside any instance (new WebAssembly.Memory).
+  memoryNew(op) {
+    var name = stringField(op, 'name');
+    var minimum = intField(op, 'min');
+    var maximum = op.max === undefined || op.max === null ? null : intField(op, 'max');
+    var shared = op.shared === true;
+    var index = op.index === undefined || op.index === null ? 'i32' : stringField(op, 'index');
+    if (index !== 'i32' && index !== 'i64') throw new HostError('unsupported', 'no index type ' + JSON.stringify(index));
+    if (shared && typeof SharedArrayBuffer !== 'function') {
+      throw new HostError('unsupported', 'no shared memory: this engine has no SharedArrayBuffer');
+    }
+    var descriptor;
+    if (index === 'i64') {
+      var kind = memory64Kind(); // throws unsupported where the engine makes no 64-bit memory
+      var big = function (n) { return kind.bigint ? BigInt(n) : n; };
+      descriptor = { initial: big(minimum) };
+      if (maximum !== null) descriptor.maximum = big(maximum);
+      descriptor[kind.option] = 'i64';
+    } else {
+      descriptor = { initial: minimum };
+      if (maximum !== null) descriptor.maximum = maximum;
+    }
+    if (shared) descriptor.shared = true;
+    var memory;
+    try {
+      memory = new WebAssembly.Memory(descriptor);
+    } catch (err) {
+      // RangeError: limits past what the JS API or the engine allows, or a minimum above the
+      // maximum. TypeError: a limit that is no integer of the index type's range, or a shared
+      // memory without a maximum. Both are the host API refusing these limits.
+      if (err instanceof RangeError || err instanceof TypeError) {
+        throw new HostError('bad-limits', 'new WebAssembly.Memory(' + describeLimits(descriptor) + '): ' + describeError(err));
+      }
+      throw err;
+    }
+    if (shared && !(memory.buffer instanceof SharedArrayBuffer)) {
+      throw new HostError('unsupported', 'no shared memory: new WebAssembly.Memory ignored shared: true (its buffer is an '
+        + memory.buffer.constructor.name + ')');
+    }
+    if (this.hostMemories === null) this.hostMemories = Object.create(null);
+    this.hostMemories[name] = memory;
   }
 
   // A Uint8Array over the memory's buffer now, made again only when the buffer
@@ -713,7 +983,12 @@ function convertResults(types, result) {
 // ---------------------------------------------------------------------------
 // Operations: each returns the ok value or throws HostError / GuestTrap
 
+var HAS_SAB = typeof SharedArrayBuffer === 'function';
+
 function isDetached(view) {
+  // A shared memory's SharedArrayBuffer is never detached: a grow makes memory.buffer a new,
+  // longer one, and a view taken before keeps its own length.
+  if (view.shared) return false;
   // ArrayBuffer.prototype.detached is recent (ES2024: Bun and Deno have it,
   // Node 20 not). Before it, a byteLength of 0 where there were bytes says
   // detached, but a memory of 0 pages has no bytes to lose; slicing a detached
@@ -809,7 +1084,8 @@ var OPERATIONS = {
   view: function (session, op) {
     var name = stringField(op, 'view');
     var array = new Uint8Array(session.requireMemory().buffer);
-    session.views[name] = { array: array, buffer: array.buffer, taken: array.length };
+    session.views[name] = { array: array, buffer: array.buffer, taken: array.length,
+      shared: HAS_SAB && array.buffer instanceof SharedArrayBuffer };
     return array.length;
   },
 
@@ -1220,7 +1496,11 @@ function handleRequest(session, request, blobs) {
     if (!Array.isArray(request.ops)) throw new TypeError('request has no list of ops');
     if (request.module === null || typeof request.module !== 'object') throw new TypeError('request has no module');
     if (blobs.length) placeBlobs(request, blobs);
-    sendReply(request.id, session.run(request.module, request.ops), true);
+    var modules = request.modules;
+    if (modules !== undefined && (modules === null || typeof modules !== 'object' || Array.isArray(modules))) {
+      throw new TypeError('modules is not an object of modules by name');
+    }
+    sendReply(request.id, session.run(request.module, request.ops, modules), true);
   } catch (err) {
     var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
     send({ id: id, bad_request: describeError(err) });
