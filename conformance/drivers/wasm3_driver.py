@@ -7,12 +7,19 @@ dangle after memory grows. pywasm3 has no host-side grow. Traps arrive as
 ``RuntimeError("[trap] ...")``. wasm3 compiles each function at its first call, so
 a module whose code it refuses loads, and the refusal (``invalid-module``) is the
 outcome of the call where it surfaced.
+
+No linking (docs/protocol.md): pywasm3 has no API to create a memory on the host or to give
+a module a memory import (``Module.link_function`` links functions only). wasm3 itself gives a
+module that imports a memory its runtime's one memory, whatever the import's names and limits
+(a second module loaded into a runtime shares the first one's memory; alone, its first access
+fails "unallocated linear memory"): that is no import the script could direct, so the driver
+answers ``unsupported``.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING or __package__:
     from ._protocol import (
@@ -202,6 +209,21 @@ class Wasm3Driver(BufferViews, Driver):
 
     def size(self) -> int:
         return len(self._mem())
+
+    # -- linking: none (see the module's docstring)
+
+    def memory_new(self, name: str, minimum: int, maximum: Optional[int], shared: bool,
+                   index: str) -> None:
+        raise HostError("unsupported", "pywasm3 has no API to create a memory on the host")
+
+    def link(self, wasm: bytes, key: str, name: str, imports: List[Tuple[str, str, str]]) -> None:
+        raise HostError("unsupported", "pywasm3 has no API to give a module a memory import "
+                        "(Module.link_function links functions only), nor to name instances")
+
+    def select(self, instance: str, memory: str) -> None:
+        if instance or memory:
+            raise HostError("unsupported", "pywasm3 has no API to give a module a memory import or to "
+                            "create a memory on the host: no named instances or memories")
 
     def view(self, name: str) -> int:
         self.views[name] = self._mem()

@@ -24,6 +24,17 @@ operations: it holds the memory, not a pointer, so its length follows a grow
 and it sees the new pages. (A ``memoryview`` of ``Memory.buffer``, the other
 host API, keeps the length it had when taken.)
 
+Linking (docs/protocol.md): ``wasmer.Memory(store, MemoryType(minimum=, maximum=))`` makes a
+host memory (``RuntimeError`` or ``OverflowError`` for limits it refuses: ``bad-limits``);
+``Instance(module, {"env": {"memory": memory}})`` gives a module its imports, wasmer matching
+the limits against the memory's current size and maximum (``Error while importing ...``:
+``link-error``). wasmer 1.1 has no store of instances (a ``Store`` is an engine and its
+tunables; memories and instances are reference-counted objects), so the script's host
+memories and linked instances are made in the driver's one store and kept by name for the
+script. Not made: shared memories (the binding enables no threads, so no module can import
+one; ``MemoryType(shared=True)`` makes an ordinary memory flagged shared, even without a
+maximum) and 64-bit ones (``MemoryType`` has no index type): ``unsupported``.
+
 Traps arrive as ``RuntimeError`` whose first line is ``RuntimeError: <what>``;
 the frames follow on further lines (for a stack overflow under Cranelift,
 about 16 MB of them). The instance stays callable after every trap.
@@ -34,7 +45,7 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 if TYPE_CHECKING or __package__:
     from ._protocol import (
@@ -145,6 +156,12 @@ class WasmerDriver(Driver):
         self.views: Dict[str, Any] = {}
         self.instance: Any = None
         self.memory: Any = None
+        self.new_script()
+
+    def new_script(self) -> None:
+        self.memories: Dict[str, Any] = {}  # the script's host memories, by name
+        self.named: Dict[str, Any] = {}  # the script's named (linked) instances
+        self.current: Tuple[Any, Any] = (None, None)  # the current instance and its memory
 
     def version(self) -> str:
         from importlib.metadata import version
@@ -164,10 +181,7 @@ class WasmerDriver(Driver):
             "library": wasmer.__file__,
         }
 
-    @_no_panic
-    def instantiate(self, wasm: bytes, key: str) -> None:
-        self.views = {}
-        self.instance = self.memory = None
+    def _compiled(self, wasm: bytes, key: str) -> Any:
         module = self.compiled.get(key)
         if module is None:
             try:
@@ -175,20 +189,95 @@ class WasmerDriver(Driver):
             except RuntimeError as exc:
                 raise HostError("invalid-module", _first_line(exc)) from None
             self.compiled.put(key, module)
+        return module
+
+    def _instance(self, module: Any, imports: Dict[str, Dict[str, Any]]) -> Any:
         try:
-            self.instance = wasmer.Instance(module)
+            return wasmer.Instance(module, imports) if imports else wasmer.Instance(module)
         except RuntimeError as exc:
-            # a trap in the start function or a data segment out of bounds
-            # comes as a trap message; a missing import does not
+            # a trap in the start function or a data segment out of bounds comes as a trap
+            # message; an import missing or of another type does not ("Error while importing")
             reason = _trap_reason(exc)
             if reason is not None:
                 raise Trap(reason, _first_line(exc)) from None
             raise HostError("link-error", _first_line(exc)) from None
+
+    def _become(self, instance: Any) -> None:
+        """Make ``instance`` the current instance, its ``memory`` export the current memory."""
         try:
-            memory = self.instance.exports.memory
+            memory = instance.exports.memory
         except LookupError:
             memory = None
+        self.instance = instance
         self.memory = memory if isinstance(memory, wasmer.Memory) else None
+        self.current = (self.instance, self.memory)
+
+    @_no_panic
+    def instantiate(self, wasm: bytes, key: str) -> None:
+        self.views = {}
+        self.instance = self.memory = None
+        self.current = (None, None)
+        module = self._compiled(wasm, key)
+        self._become(self._instance(module, {}))
+
+    # -- linking: host memories and named instances of the script (wasmer 1.1 has no store
+    # that holds them: they are made in the driver's store and kept here by name)
+
+    @_no_panic
+    def memory_new(self, name: str, minimum: int, maximum: Optional[int], shared: bool,
+                   index: str) -> None:
+        if shared:
+            raise HostError("unsupported", "wasmer 1.1's Python binding enables no threads: no module can "
+                            "import a shared memory (MemoryType(shared=True) makes an ordinary memory "
+                            "flagged shared)")
+        if index != "i32":
+            raise HostError("unsupported", f"wasmer 1.1's MemoryType has no index type: no {index} memory")
+        try:
+            ty = wasmer.MemoryType(minimum=minimum, maximum=maximum, shared=False)
+            memory = wasmer.Memory(self.store, ty)
+        except (RuntimeError, OverflowError, TypeError, ValueError) as exc:
+            raise HostError("bad-limits", f"{type(exc).__name__}: {_first_line(exc)}") from None
+        self.memories[name] = memory
+
+    def _resolve(self, ref: str) -> Any:
+        if ref in self.memories:
+            return self.memories[ref]
+        instance, _, export = ref.partition(".")
+        if export and instance in self.named:
+            try:
+                found = getattr(self.named[instance].exports, export)
+            except LookupError:
+                found = None
+            if isinstance(found, wasmer.Memory):
+                return found
+        raise HostError("no-memory", f"no memory {ref!r} in this script")
+
+    @_no_panic
+    def link(self, wasm: bytes, key: str, name: str, imports: List[Tuple[str, str, str]]) -> None:
+        self.instance = self.memory = None
+        self.current = (None, None)
+        module = self._compiled(wasm, key)
+        given = {(m, n): ref for m, n, ref in imports}
+        externs: Dict[str, Dict[str, Any]] = {}
+        for imp in module.imports:
+            ref = given.get((imp.module, imp.name))
+            if ref is None:
+                raise HostError("link-error", f"the script gives no import {imp.module}.{imp.name}")
+            externs.setdefault(imp.module, {})[imp.name] = self._resolve(ref)
+        self._become(self._instance(module, externs))
+        if name:
+            self.named[name] = self.instance
+
+    def select(self, instance: str, memory: str) -> None:
+        if not instance and not memory:
+            self.instance, self.memory = self.current
+            return
+        if instance:
+            if instance not in self.named:
+                raise HostError("no-instance", f"no instance {instance!r} in this script")
+            self.instance = self.named[instance]
+        if memory:
+            self.memory = self._resolve(memory)
 
     def _mem(self) -> Any:
         if self.memory is None:
@@ -220,6 +309,8 @@ class WasmerDriver(Driver):
 
     @_no_panic
     def call(self, func: str, args: List[TypedValue]) -> List[TypedValue]:
+        if self.instance is None:
+            raise HostError("no-instance", "no instance: (instantiate) failed")
         try:
             f = getattr(self.instance.exports, func)
         except LookupError:
