@@ -24,7 +24,7 @@ from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.probes import Features
 from conformance.runtimes import RuntimeSpec
-from conformance.script import Call, Outcome, Script, ScriptResult, describe_op
+from conformance.script import Call, Instantiate, Outcome, Script, ScriptResult, describe_op
 
 FailureKind = Literal["fail", "crash", "timeout"]
 REFERENCE = "wasmtime"
@@ -63,6 +63,8 @@ class ConformanceFailure(AssertionError):
         op = ops[index] if isinstance(index, int) and 0 <= index < len(ops) else None
         outcome = outcomes[index] if isinstance(index, int) and 0 <= index < len(outcomes) else None
         code = function_text(self.script.wat, op.func) if isinstance(op, Call) and self.script.wat else ""
+        if isinstance(op, Instantiate):
+            code = dict(self.script.modules).get(op.module, "") if op.module else self.script.wat
         return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code)
 
 

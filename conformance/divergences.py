@@ -33,10 +33,11 @@ matched against the failure an example gives:
     out-of-bounds (its message)``, ``error poisoned (its message)``); runs of spaces count as one.
 ``func`` (mismatch, ``op = "call"`` only)
     a regular expression over the called export's name.
-``code`` (mismatch, ``op = "call"`` only)
+``code`` (mismatch, ``op = "call"`` or ``"instantiate"`` only)
     a regular expression *searched* (``re.search``) in the text of the called function, for a
     script that carries its module as text (a module generated per example): the instruction
-    shape the divergence needs, e.g. ``'i32\\.load[^\n]*\n\\s*i32\\.extend(8|16)_s'``. A
+    shape the divergence needs, e.g. ``'i32\\.load[^\n]*\n\\s*i32\\.extend(8|16)_s'``; for an
+    ``instantiate``, in the text of the whole module it instantiates (an import's limits). A
     script without module text never matches it.
 ``length`` (mismatch, ``op = "read"`` or ``"view_read"`` only)
     how many bytes an ``ok`` read gave against the length asked: ``"short"`` (fewer),
@@ -260,8 +261,10 @@ def _pin(entry: dict[str, Any]) -> Pin:
             raise ValueError(f"a mismatch pin needs op, expected and got (missing: {', '.join(missing)})")
         if pin.op not in OP_TYPES:
             raise ValueError(f"op {pin.op!r} is not one of {', '.join(OP_TYPES)}")
-        if (pin.func or pin.code) and pin.op != "call":
-            raise ValueError(f'{"func" if pin.func else "code"} goes with op = "call"')
+        if pin.func and pin.op != "call":
+            raise ValueError('func goes with op = "call"')
+        if pin.code and pin.op not in ("call", "instantiate"):
+            raise ValueError('code goes with op = "call" or "instantiate"')
         if pin.length and (pin.length not in LENGTHS or pin.op not in ("read", "view_read")):
             raise ValueError(f'length is one of {", ".join(LENGTHS)}, with op = "read" or "view_read"')
         if pin.nan and pin.nan not in NANS:

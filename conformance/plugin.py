@@ -131,7 +131,7 @@ class _State:
         """The reference runtime's result for ``script``, run once per distinct script: the same
         scripts go to every runtime, and WebAssembly is deterministic. Only a clean result is
         kept (a crash or timeout runs again), and only a bounded number of them."""
-        key = (script.guest, script.module, script.wat, script.ops)
+        key = (script.guest, script.module, script.wat, script.modules, script.ops)
         kept = self.reference_cache.get(key)
         if kept is not None:
             self.reference_cache.move_to_end(key)

@@ -393,9 +393,11 @@ class Script:
     """further modules, (name, text), that an ``instantiate`` names by its ``module`` field"""
 
     def __post_init__(self) -> None:
-        first = next((op for op in self.ops if not isinstance(op, MemoryNew)), None)
+        first = next((op for op in self.ops
+                      if not isinstance(op, MemoryNew) and not getattr(op, "memory", "")), None)
         if not isinstance(first, Instantiate):
-            raise ScriptError("a script starts with (instantiate), after any (memory_new)")
+            raise ScriptError("a script starts with (instantiate), after any (memory_new) and "
+                              "operations on host memories")
         names = [n for n, _ in self.modules]
         if len(set(names)) != len(names) or not all(NAME.fullmatch(n) for n in names):
             raise ScriptError(f"a script's modules need distinct names ([A-Za-z0-9_-]): {names}")

@@ -81,6 +81,14 @@ fault is right. FAULT is one of:
                   16-bit page counter would
 - view-unsupported-grown: taking a view of a memory of more than one page answers "unsupported"
                   (no view), though the probe's view of one page worked
+- lax-import-limits: an imported memory's maximum is not checked at link time (a provided memory
+                  with a larger maximum, or none, links), as a binding that matched the minimum only
+- segments-checked-first: an instantiation whose active data segment does not fit writes none of
+                  its segments into the imported memory (the pre-bulk-memory rule)
+- import-stale-read: a host read of a memory named by reference (an imported one) gives the bytes as
+                  the host's writes and the instantiation left them: guests' stores since are unseen
+- size-at-link:   an instance that imports its memory answers memory.size (its size export) with the
+                  pages the memory had when it was linked, as if grows by others were not seen
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -113,6 +121,8 @@ EDGE_FAULTS = ("partial-bulk", "forward-copy", "short-fill", "init-offset", "dro
 ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # Faults that a lenient verdict would let pass: a probe that takes a wrong answer for a missing
 # feature, a grow refusal believed though the run measured the runtime reaching further.
+LINK_FAULTS = ("lax-import-limits", "segments-checked-first", "import-stale-read", "size-at-link")
+"""faults of imported memories (conformance/suite/test_imports.py)"""
 VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
                   "negative-i64-bad-call", "size-wraps", "view-unsupported-grown")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
@@ -120,10 +130,11 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
           *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS, "lax-validation",
           "const-sub-as-add", "segment-link-error", "table-trap-other", "short-read", "padded-read",
-          "poison-after-trap",
+          "poison-after-trap", *LINK_FAULTS,
           "segfault", "hang")
 
 
+_IMPORT_LIMITS = re.compile(r'\(import "env" "memory" \(memory (\d+) \d+\)\)')
 LAX_VALIDATION = re.compile(r"type mismatch|alignment must not be larger than natural|unknown memory")
 """the validation errors (wasmtime's words) that lax-validation lets pass"""
 
@@ -212,6 +223,7 @@ class FaultyDriver(WasmtimeDriver):
     def new_script(self) -> None:
         super().new_script()
         self._last_key = None  # sticky-instance sticks within a script, not across scripts
+        self._new_link_state()
 
     def instantiate(self, wasm: bytes, key: str) -> None:
         if self.fault == "sticky-instance" and key == self._last_key:
@@ -248,6 +260,10 @@ class FaultyDriver(WasmtimeDriver):
 
     def write(self, addr: int, data: bytes) -> None:
         self._bounds(addr, len(data))
+        if self.fault == "import-stale-read" and self.ref in self.shadows:
+            shadow = self.shadows[self.ref]
+            shadow.extend(bytes(max(0, addr + len(data) - len(shadow))))
+            shadow[addr:addr + len(data)] = data
         if self.fault == "drop-byte" and len(data) >= 2:
             data = data[:-1]
         if self.fault == "big-endian" and len(data) in (2, 4, 8):
@@ -264,6 +280,8 @@ class FaultyDriver(WasmtimeDriver):
 
     def read(self, addr: int, length: int) -> bytes:
         self._bounds(addr, length)
+        if self.fault == "import-stale-read" and self.ref:
+            return self._stale_read(addr, super().read(addr, length))
         if self.fault == "stale":
             return bytes(self.shadow[addr:addr + length])
         if self.fault in ("short-read", "padded-read") and addr + length > self.size():
@@ -341,7 +359,56 @@ class FaultyDriver(WasmtimeDriver):
             super().write(old * 65536, b"\xff")
         return old
 
+    # -- imported memories (LINK_FAULTS) --------------------------------------------------------
+
+    def _new_link_state(self) -> None:
+        self.ref = ""  # the memory reference the current operation names
+        self.shadows: dict[str, bytearray] = {}  # import-stale-read: what host writes made of each
+        self.linked_pages: dict[int, int] = {}  # size-at-link: an instance's pages when it was linked
+
+    def link(self, wasm: bytes, key: str, name: str, imports: Any) -> None:
+        if self.fault == "lax-import-limits" and self.text:
+            # the import's maximum dropped: any provided maximum, or none, links
+            text = _IMPORT_LIMITS.sub(r'(import "env" "memory" (memory \1))', self.text)
+            wasm, key = bytes(wasmtime.wat2wasm(text)), key + "#lax-import-limits"
+        saved = []
+        if self.fault == "segments-checked-first":  # an older engine: a segment that does not fit
+            for _, _, ref in imports:                # means none is written
+                memory = self._resolve(ref)
+                saved.append((memory, bytes(memory.read(self._world(), 0, memory.data_len(self._world())))))
+        try:
+            super().link(wasm, key, name, imports)
+        except Trap:
+            for memory, data in saved:
+                memory.write(self._world(), data, 0)
+            raise
+        if self.fault == "import-stale-read":
+            for _, _, ref in imports:
+                memory = self._resolve(ref)
+                self.shadows[ref] = bytearray(memory.read(self.store, 0, memory.data_len(self.store)))
+        if self.fault == "size-at-link" and imports:
+            self.linked_pages[id(self.exports)] = self.memory.data_len(self.store) // 65536 if self.memory \
+                else int(self._resolve(imports[0][2]).data_len(self.store)) // 65536
+
+    def select(self, instance: str, memory: str) -> None:
+        super().select(instance, memory)
+        self.ref = memory
+
+    def _stale_read(self, addr: int, data: bytes) -> bytes:
+        """import-stale-read: a host read of a memory named by reference, as the host's own writes
+        (and the instantiation) left it: the guests' stores since are not seen."""
+        shadow = self.shadows.get(self.ref)
+        if shadow is None:
+            return data
+        out = bytearray(data)
+        for i in range(len(out)):
+            if addr + i < len(shadow):
+                out[i] = shadow[addr + i]
+        return bytes(out)
+
     def call(self, func: str, args: Any) -> Any:
+        if self.fault == "size-at-link" and func == "size" and id(self.exports) in self.linked_pages:
+            return [("i32", self.linked_pages[id(self.exports)])]  # grows since linking unseen
         if self.lax:
             return []  # lax-validation: the code of a module that failed validation is skipped
         if self.fault == "segfault":

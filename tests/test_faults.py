@@ -92,6 +92,10 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_validation.py::test_extended_constant_data_offsets",
         "test_probes.py::test_probe_answers_as_the_spec_says",
     },
+    "lax-import-limits": {"test_imports.py::test_import_limits_match_at_link_time"},
+    "segments-checked-first": {"test_imports.py::test_data_segments_into_an_imported_memory"},
+    "import-stale-read": {"test_imports.py::test_writes_by_one_instance_are_seen_by_all"},
+    "size-at-link": {"test_imports.py::test_grows_are_seen_by_every_instance"},
     "zeroed-reuse": {
         "test_ownership.py::test_memory_reused_after_free_is_not_zero",
     },
@@ -286,7 +290,8 @@ def test_fault_fails_its_properties(fault: str, fault_reports: dict[str, dict[st
     for prop in sorted(EXPECTED_FAILURES[fault]):
         result = results[prop]
         assert result["outcome"] == "fail", f"{fault} should fail {prop}, got {result['outcome']}"
-        assert result["script"]["ops"][0] == {"op": "instantiate"}
+        first = result["script"]["ops"][0]
+        assert first == {"op": "instantiate"} or first["op"] in ("memory_new", "instantiate"), first
         assert runtime_id(fault) in result["message"] and "replay:" in result["message"]
         assert Path(result["counterexample"]).exists()
 

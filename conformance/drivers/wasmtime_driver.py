@@ -153,7 +153,7 @@ class WasmtimeDriver(Driver):
         self.link_store: Any = None  # the store of the script's linked instances and host memories
         self.memories: Dict[str, Any] = {}  # host memories by name
         self.named: Dict[str, Any] = {}  # linked instances' exports by name
-        self.current = None  # (store, exports, memory) of the current instance
+        self.current: Any = None  # (store, exports, memory) of the current instance
         self.store: Any = None
         self.exports: Any = {}
         self.memory: Any = None
@@ -389,7 +389,7 @@ def _shared_import_fix() -> str:
         config = wasmtime.Config()
         config.shared_memory = True
         probe = shared(wasmtime.Engine(config), wasmtime.MemoryType(wasmtime.Limits(1, 1), shared=True))
-    except Exception:  # noqa: BLE001 - no shared memories in this release: nothing to fix
+    except Exception:  # no shared memories in this release: nothing to fix
         return ""
     try:
         probe._as_extern()
