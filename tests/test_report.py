@@ -127,3 +127,37 @@ def test_memory_at_its_edges_says_what_a_runtime_does_with_invalid_modules() -> 
     assert edges["lax"]["validation"] == ("runs invalid modules (2 of 2 properties): "
                                           "address operand must be i32; alignment hint at most natural")
     assert edges["elsewhere"]["validation"] == "not checked"
+
+
+def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_side() -> None:
+    """Each family a probe gates is a refusal (the probe's reason), or how many of its properties
+    pass, with the ones that do not by outcome; the cases of test_imports.py are told apart by
+    who provides the memory."""
+    report = Report(profile="quick")
+    for rid in ("linker", "loner"):
+        report.runtimes[rid] = RuntimeRecord(rid)
+    report.runtimes["linker"].probes = {"features": {}, "state": {
+        "host_memory": "works", "import_memory": "works", "shared_memory": "absent"},
+        "detail": {"shared_memory": "module refused: error invalid-module (no threads)"}}
+    report.runtimes["loner"].probes = {"features": {}, "state": {
+        "host_memory": "absent", "import_memory": "absent", "shared_memory": "works"},
+        "detail": {"host_memory": "memory_new refused: error unsupported (no API)",
+                   "import_memory": "module refused: error unsupported (no API)"}}
+    for name in ("test_writes_by_one_instance_are_seen_by_all", "test_grows_are_seen_by_every_instance"):
+        report.add(Result(f"test_imports.py::{name}", "linker", "pass", case="host"))
+        report.add(Result(f"test_imports.py::{name}", "linker", "pass", case="instance"))
+    report.add(Result("test_imports.py::test_data_segments_into_an_imported_memory", "linker",
+                      "known-divergence", case="instance"))
+    report.add(Result("test_shared_memory.py::test_atomics", "loner", "fail"))
+    report.add(Result("test_shared_memory.py::test_views", "loner", "pass"))
+    edges = report.to_json()["memory_edges"]
+    assert edges["linker"]["imports"] == "yes: 2 of 2 properties pass"
+    assert edges["linker"]["sharing_between_instances"] == (
+        "yes: 2 of 3 properties pass; known-divergence: data segments into an imported memory")
+    assert edges["linker"]["shared_memory"] == "no: module refused: error invalid-module (no threads)"
+    assert edges["loner"]["imports"] == "no: memory_new refused: error unsupported (no API)"
+    assert edges["loner"]["sharing_between_instances"] == "no: module refused: error unsupported (no API)"
+    assert edges["loner"]["shared_memory"] == "yes: 1 of 2 properties pass; fail: atomics"
+    keys = list(edges["linker"])
+    assert keys[keys.index("imports"):keys.index("validation") + 1] == [
+        "imports", "sharing_between_instances", "shared_memory", "validation"]

@@ -185,9 +185,38 @@ class Report:
                 "bulk_memory": _support(self, rec.id, feats, "bulk_memory", "test_bulk.py::"),
                 "host_grow": "yes" if feats.get("host_grow") else "no",
                 "after_a_trap": self._after_a_trap(rec.id),
+                "imports": self._family(rec.id, rec.probes, "host_memory", "test_imports.py::", "host"),
+                "sharing_between_instances": self._family(rec.id, rec.probes, "import_memory",
+                                                          "test_imports.py::", "instance"),
+                "shared_memory": self._family(rec.id, rec.probes, "shared_memory", "test_shared_memory.py::"),
                 "validation": self._validation(rec.id),
             }
         return out
+
+    def _family(self, runtime: str, probes: dict[str, Any], feature: str, prefix: str, case: str = "") -> str:
+        """What the runtime does with a family of properties a probe gates (imported memories, shared
+        memories): the probe's refusal, or how many of the properties (cases ``case``) pass, and the
+        divergences and failures by property."""
+        state = probes.get("state", {}).get(feature)
+        if state == "absent":
+            return "no: " + str(probes.get("detail", {}).get(feature, "the probe's module was refused"))
+        mine = [r for r in self.results if r.runtime == runtime and r.property.startswith(prefix)
+                and (not case or r.case == case or r.case.endswith(f"-{case}"))]
+        ran = [r for r in mine if r.outcome != "skip"]
+        if not ran:
+            return "not checked" + (f" (probe: {state})" if state and state != "works" else "")
+        wrong = {}
+        for r in ran:
+            if r.outcome != "pass":
+                name = r.property.split("::", 1)[1].removeprefix("test_").replace("_", " ")
+                wrong.setdefault(r.outcome, set()).add(name)
+        passed = sum(r.outcome == "pass" for r in ran)
+        text = f"yes: {passed} of {len(ran)} properties pass"
+        if state == "wrong":
+            text += " (the probe answered wrongly)"
+        for outcome in sorted(wrong):
+            text += f"; {outcome}: " + ", ".join(sorted(wrong[outcome]))
+        return text
 
     def _validation(self, runtime: str) -> str:
         """What the runtime does with modules the spec says are invalid (test_validation.py):
