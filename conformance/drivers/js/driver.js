@@ -8,6 +8,11 @@
  *   node_modules/.bin/bun driver.js bun
  *   node_modules/.bin/deno run --allow-read driver.js deno
  *
+ * In a browser page (no process, Deno or Bun: browser_host.js serves it there) it
+ * runs nothing by itself: it defines globalThis.wasmConformance.handle(line),
+ * which takes one request line (hex payloads, modules as hex) and returns the
+ * reply line, through the same per-operation code.
+ *
  * The first argument, if any, is the runtime id put in the hello. Deno reads
  * a .js file as CommonJS only because package.json beside it says
  * "type": "commonjs"; keep the two together.
@@ -36,7 +41,9 @@
  * stdout carries protocol lines only; diagnostics go to stderr.
  */
 
-var fs = require('fs');
+// In a browser page there is no require: no fs, and the module's bytes come as hex.
+var IN_PAGE = typeof process === 'undefined' && typeof Deno === 'undefined' && typeof Bun === 'undefined';
+var fs = IN_PAGE ? null : require('fs');
 
 var PROTOCOL_VERSION = 1;
 
@@ -129,6 +136,7 @@ function detectEngine() {
 // Hex
 
 var HEX_DIGITS = '0123456789abcdef';
+var HEX_PAIRS = null; // '00' to 'ff', for an engine without Buffer (a browser page)
 
 // Buffer (Node, Bun and Deno all have it) converts in native code; a string of
 // two characters per byte joined in JS was most of a large read's time.
@@ -136,11 +144,22 @@ var HAS_BUFFER = typeof Buffer === 'function' && typeof Buffer.from === 'functio
 
 function bytesToHex(bytes) {
   if (HAS_BUFFER) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  if (HEX_PAIRS === null) {
+    HEX_PAIRS = [];
+    for (var p = 0; p < 256; p++) HEX_PAIRS.push(HEX_DIGITS[p >> 4] + HEX_DIGITS[p & 15]);
+  }
   var out = [];
-  for (var i = 0; i < bytes.length; i++) {
-    out.push(HEX_DIGITS[bytes[i] >> 4] + HEX_DIGITS[bytes[i] & 15]);
+  for (var at = 0; at < bytes.length; at += 8192) { // a string per 8 KiB, joined once
+    var piece = '';
+    var end = Math.min(bytes.length, at + 8192);
+    for (var i = at; i < end; i++) piece += HEX_PAIRS[bytes[i]];
+    out.push(piece);
   }
   return out.join('');
+}
+
+function hexDigit(code) { // a checked digit's value: 0-9, A-F, a-f
+  return code <= 57 ? code - 48 : (code | 32) - 87;
 }
 
 // Strict: Buffer.from(text, 'hex') stops silently at the first bad digit, and
@@ -155,7 +174,7 @@ function hexToBytes(text) {
   }
   var bytes = new Uint8Array(text.length / 2);
   for (var i = 0; i < bytes.length; i++) {
-    bytes[i] = parseInt(text.substr(2 * i, 2), 16);
+    bytes[i] = (hexDigit(text.charCodeAt(2 * i)) << 4) | hexDigit(text.charCodeAt(2 * i + 1));
   }
   return bytes;
 }
@@ -418,6 +437,9 @@ var TRAP_WORDS = [
   // JSC says this for a null entry too.
   ['call_indirect to a signature that does not match', 'indirect-call'],
   ['call_indirect to a null table entry', 'indirect-call'], // JSC
+  // A misaligned atomic access (the threads proposal's own trap).
+  ['operation does not support unaligned accesses', 'unaligned-atomic'], // V8
+  ['Unaligned memory access', 'unaligned-atomic'], // JSC
 ];
 
 function trapReason(message) {
@@ -494,6 +516,11 @@ function cachePut(map, key, value) {
 // Instances and host memories
 
 // An exception from an operation as its outcome.
+function readModuleFile(path) {
+  if (fs === null) throw new HostError('internal', 'no file system in a browser page: the module must come as hex');
+  return fs.readFileSync(path);
+}
+
 function failure(err) {
   if (err instanceof GuestTrap) return { trap: err.reason, message: err.message };
   if (err instanceof HostError) return { error: err.reason, message: err.message };
@@ -713,7 +740,7 @@ class Session {
     if (bytes === undefined) {
       bytes = typeof moduleSpec.hex === 'string'
         ? hexToBytes(moduleSpec.hex)
-        : new Uint8Array(fs.readFileSync(stringField(moduleSpec, 'path')));
+        : new Uint8Array(readModuleFile(stringField(moduleSpec, 'path')));
       cachePut(this.moduleBytes, key, bytes);
     }
     return { bytes: bytes, key: moduleSpec.fresh === true ? key + '#' + this.scripts : key };
@@ -1117,6 +1144,7 @@ var OPERATIONS = {
 var BENCH_SINK = { value: null };
 
 function clockNs() {
+  if (IN_PAGE) return performance.now() * 1e6; // coarser: a page's clock is (at best) microseconds
   var t = process.hrtime();
   return t[0] * 1e9 + t[1];
 }
@@ -1483,14 +1511,21 @@ function placeBlobs(request, blobs) {
   }
 }
 
-function handleRequest(session, request, blobs) {
+// Where a request's reply goes: out.send(obj) for a whole message, out.reply(id, outcomes) for a
+// script's outcomes. On stdout (STDOUT) with binary framing; in a page, back to the caller.
+var STDOUT = {
+  send: send,
+  reply: function (id, outcomes) { sendReply(id, outcomes, true); },
+};
+
+function handleRequest(session, request, blobs, out) {
   try {
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       throw new TypeError('a request is a JSON object');
     }
     if (request.command === 'shutdown') return false;
     if (request.command === 'bench') {
-      send({ id: request.id, bench: runBench(session, request) });
+      out.send({ id: request.id, bench: runBench(session, request) });
       return true;
     }
     if (!Array.isArray(request.ops)) throw new TypeError('request has no list of ops');
@@ -1500,10 +1535,10 @@ function handleRequest(session, request, blobs) {
     if (modules !== undefined && (modules === null || typeof modules !== 'object' || Array.isArray(modules))) {
       throw new TypeError('modules is not an object of modules by name');
     }
-    sendReply(request.id, session.run(request.module, request.ops, modules), true);
+    out.reply(request.id, session.run(request.module, request.ops, modules));
   } catch (err) {
     var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
-    send({ id: id, bad_request: describeError(err) });
+    out.send({ id: id, bad_request: describeError(err) });
   }
   return true;
 }
@@ -1604,7 +1639,7 @@ class Input {
   }
 
   handle(request, blobs) {
-    if (!handleRequest(this.session, request, blobs)) {
+    if (!handleRequest(this.session, request, blobs, STDOUT)) {
       this.done = true;
       finish();
     }
@@ -1635,4 +1670,38 @@ function main() {
   process.stdin.on('end', function () { input.end(); });
 }
 
-main();
+// In a browser page: globalThis.wasmConformance.handle(line) answers one request line (no binary
+// framing: payloads and modules are hex) with its reply line, or null for a shutdown. The host
+// (browser_host.js) calls it over the browser's automation channel and speaks the protocol.
+function pageEntry() {
+  var session = new Session();
+  var replies = [];
+  var out = {
+    send: function (obj) { replies.push(JSON.stringify(obj)); },
+    reply: function (id, outcomes) {
+      var line = encodeReply(id, outcomes, false).line;
+      replies.push(line.slice(0, line.length - 1));
+    },
+  };
+  globalThis.wasmConformance = {
+    handle: function (line) {
+      replies = [];
+      var request;
+      try {
+        request = JSON.parse(line);
+      } catch (err) {
+        return JSON.stringify({ id: null, bad_request: describeError(err) });
+      }
+      if (!handleRequest(session, request, [], out)) return null;
+      return replies.join('\n');
+    },
+    info: {
+      userAgent: typeof navigator === 'object' ? String(navigator.userAgent) : '?',
+      crossOriginIsolated: typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : null,
+      sharedArrayBuffer: HAS_SAB,
+    },
+  };
+}
+
+if (IN_PAGE) pageEntry();
+else main();
