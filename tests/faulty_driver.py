@@ -89,6 +89,12 @@ fault is right. FAULT is one of:
                   the host's writes and the instantiation left them: guests' stores since are unseen
 - size-at-link:   an instance that imports its memory answers memory.size (its size export) with the
                   pages the memory had when it was linked, as if grows by others were not seen
+- lax-host-limits: a 32-bit memory the host creates with a maximum past 65536 pages is made, with 65536
+- memory64-max-unchecked: a module's memory64 declaring a maximum past 2**48 pages (modules sent as
+                  text) is instantiated, with 2**48
+- host-memory64-max-truncated: a memory64 the host creates has its maximum cut to 32 bits
+- shared-view-follows, host-shared-detach, narrow-rmw-sign-extended, wait-unshared-times-out,
+  shared-no-maximum, link-ignores-shared: shared memories, see tests/shared_faults.py
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -111,6 +117,7 @@ from boundary_faults import (
     rewrite_boundaries,
 )
 from isel_faults import ISEL_FAULTS, rewrite_isel
+from shared_faults import SHARED_FAULTS, SharedFaults
 
 from conformance.cguest import uleb128
 from conformance.drivers._protocol import HostError, Trap, serve
@@ -123,6 +130,8 @@ ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # feature, a grow refusal believed though the run measured the runtime reaching further.
 LINK_FAULTS = ("lax-import-limits", "segments-checked-first", "import-stale-read", "size-at-link")
 """faults of imported memories (conformance/suite/test_imports.py)"""
+LIMIT_FAULTS = ("lax-host-limits", "memory64-max-unchecked", "host-memory64-max-truncated")
+"""faults of memory limits and embedder limits (conformance/suite/test_embedder_limits.py)"""
 VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
                   "negative-i64-bad-call", "size-wraps", "view-unsupported-grown")
 FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap", "sticky-instance",
@@ -130,10 +139,11 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "misaligned-alloc", "grow-new-size", "ignore-maximum", "lax-limits", *EDGE_FAULTS,
           *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS, "lax-validation",
           "const-sub-as-add", "segment-link-error", "table-trap-other", "short-read", "padded-read",
-          "poison-after-trap", *LINK_FAULTS,
+          "poison-after-trap", *LINK_FAULTS, *LIMIT_FAULTS, *SHARED_FAULTS,
           "segfault", "hang")
 
 
+_MEMORY64 = re.compile(r'(\(memory \(export "memory"\) i64 \d+ )(\d+)\)')
 _IMPORT_LIMITS = re.compile(r'\(import "env" "memory" \(memory (\d+) \d+\)\)')
 LAX_VALIDATION = re.compile(r"type mismatch|alignment must not be larger than natural|unknown memory")
 """the validation errors (wasmtime's words) that lax-validation lets pass"""
@@ -148,7 +158,7 @@ def _fails_validation(engine: Any, wasm: bytes) -> bool:
     return False
 
 
-class FaultyDriver(WasmtimeDriver):
+class FaultyDriver(SharedFaults, WasmtimeDriver):
     def __init__(self, fault: str) -> None:
         super().__init__()
         self.fault = fault
@@ -231,6 +241,9 @@ class FaultyDriver(WasmtimeDriver):
         self._last_key = key
         if self.fault in ("ignore-maximum", "lax-limits"):
             wasm = rewrite_memory_limits(wasm, self.fault)
+        if self.fault == "memory64-max-unchecked" and self.text:  # a maximum past 2**48 taken as 2**48
+            text = _MEMORY64.sub(lambda m: f"{m[1]}{min(int(m[2]), 1 << 48)})", self.text)
+            wasm, key = bytes(wasmtime.wat2wasm(text)), key + "#memory64-max-unchecked"
         if self.fault in ADDRESS_FAULTS and self.text:
             wasm = bytes(wasmtime.wat2wasm(rewrite_accesses(self.text, self.fault)))
         if self.fault in ISEL_FAULTS and self.text:
@@ -360,6 +373,17 @@ class FaultyDriver(WasmtimeDriver):
         return old
 
     # -- imported memories (LINK_FAULTS) --------------------------------------------------------
+
+    def memory_new(self, name: str, minimum: int, maximum: int | None, shared: bool, index: str) -> None:
+        if index == "i64" and maximum is not None and maximum > 1 << 48 \
+                and self.fault != "host-memory64-max-truncated":
+            # wasmtime's own divergence (divergences/wasmtime.toml), not a fault of this driver's
+            raise HostError("bad-limits", "a memory64 has at most 2**48 pages")
+        if maximum is not None and self.fault == "lax-host-limits" and index == "i32" and maximum > 65536:
+            maximum = 65536
+        if maximum is not None and self.fault == "host-memory64-max-truncated" and index == "i64":
+            maximum %= 1 << 32
+        super().memory_new(name, minimum, maximum, shared, index)
 
     def _new_link_state(self) -> None:
         self.ref = ""  # the memory reference the current operation names

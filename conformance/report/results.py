@@ -205,7 +205,7 @@ class Report:
         ran = [r for r in mine if r.outcome != "skip"]
         if not ran:
             return "not checked" + (f" (probe: {state})" if state and state != "works" else "")
-        wrong = {}
+        wrong: dict[str, set[str]] = {}
         for r in ran:
             if r.outcome != "pass":
                 name = r.property.split("::", 1)[1].removeprefix("test_").replace("_", " ")

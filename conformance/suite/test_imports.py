@@ -133,6 +133,8 @@ def links(current: int, hi: int | None, import_lo: int, import_hi: int | None) -
 @example(case=(1, None, 0, 1, 4))  # no maximum where the import declares one
 @example(case=(1, 3, 0, 1, 2))  # a larger maximum than the import's
 @example(case=(1, 2, 0, 0, 3))  # a smaller maximum: links
+@example(case=(0, None, 0, 0, 0))  # no maximum where the import declares one of 0 pages
+@example(case=(0, 0, 0, 0, None))  # a memory of at most 0 pages: linked, it does not grow
 def test_import_limits_match_at_link_time(wasm_runtime: WasmRuntime, provider: str,
                                           case: tuple[int, int | None, int, int, int | None]) -> None:
     """A provided memory links to an import if its current size is at least the import's minimum

@@ -439,7 +439,7 @@ var TRAP_WORDS = [
   ['call_indirect to a null table entry', 'indirect-call'], // JSC
   // A misaligned atomic access (the threads proposal's own trap).
   ['operation does not support unaligned accesses', 'unaligned-atomic'], // V8
-  ['Unaligned memory access', 'unaligned-atomic'], // JSC
+  ['unaligned memory access', 'unaligned-atomic'], // JSC "Unaligned memory access"
 ];
 
 function trapReason(message) {
