@@ -65,7 +65,9 @@ class ConformanceFailure(AssertionError):
         code = function_text(self.script.wat, op.func) if isinstance(op, Call) and self.script.wat else ""
         if isinstance(op, Instantiate):
             code = dict(self.script.modules).get(op.module, "") if op.module else self.script.wat
-        return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code)
+        script = "\n".join([self.script.describe(), self.script.wat, *(w for _, w in self.script.modules)])
+        return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code,
+                    script=script)
 
 
 class KnownDivergence(Exception):

@@ -39,6 +39,10 @@ matched against the failure an example gives:
     shape the divergence needs, e.g. ``'i32\\.load[^\n]*\n\\s*i32\\.extend(8|16)_s'``; for an
     ``instantiate``, in the text of the whole module it instantiates (an import's limits). A
     script without module text never matches it.
+``script`` (mismatch)
+    a regular expression *searched* in the whole script as the report prints it (one operation a
+    line, ``(memory_new $m i32 0 0)``), followed by the text of its modules: what else the
+    divergence needs of the script, e.g. a memory made with a maximum of 0 pages.
 ``length`` (mismatch, ``op = "read"`` or ``"view_read"`` only)
     how many bytes an ``ok`` read gave against the length asked: ``"short"`` (fewer),
     ``"full"`` (as many), ``"long"`` (more).
@@ -83,7 +87,7 @@ KINDS = ("mismatch", "crash", "timeout", "assertion")
 LENGTHS = {"short": "fewer bytes than asked", "full": "as many bytes as asked",
            "long": "more bytes than asked"}
 NANS = {"quieted": "the expected signalling NaN with its quiet bit set"}
-PIN_FIELDS = ("kind", "op", "func", "code", "expected", "got", "length", "nan", "message")
+PIN_FIELDS = ("kind", "op", "func", "code", "script", "expected", "got", "length", "nan", "message")
 _FLAGS = re.DOTALL
 
 
@@ -108,6 +112,8 @@ class Seen:
     """the outcomes that were expected, where known (for ``nan``)"""
     code: str = ""
     """the text of the called function, where the script carries its module as text (for ``code``)"""
+    script: str = ""
+    """the script as the report prints it, then its modules' text (for ``script``)"""
 
     @property
     def length(self) -> str:
@@ -155,6 +161,7 @@ class Pin:
     op: str = ""
     func: str = ""
     code: str = ""
+    script: str = ""
     expected: str = ""
     got: str = ""
     length: str = ""
@@ -171,6 +178,8 @@ class Pin:
             return False
         if self.code and not (seen.code and re.search(self.code, seen.code, _FLAGS)):
             return False
+        if self.script and not (seen.script and re.search(self.script, seen.script, _FLAGS)):
+            return False
         if self.length and seen.length != self.length:
             return False
         if self.nan and seen.nan != self.nan:
@@ -185,6 +194,7 @@ class Pin:
             return self.kind + (f" whose message matches /{self.message}/" if self.message else "")
         what = self.op + (f" of an export matching /{self.func}/" if self.func else "")
         what += f" whose code has /{self.code}/" if self.code else ""
+        what += f" in a script that has /{self.script}/" if self.script else ""
         text = f"{what}: expected /{self.expected}/, got /{self.got}/"
         text += f" with {LENGTHS[self.length]}" if self.length else ""
         return text + (f", {NANS[self.nan]}" if self.nan else "")
@@ -272,12 +282,13 @@ def _pin(entry: dict[str, Any]) -> Pin:
         if pin.message:
             raise ValueError("message goes with kind crash, timeout or assertion")
     else:
-        extra = [k for k in ("op", "func", "code", "expected", "got", "length", "nan") if getattr(pin, k)]
+        extra = [k for k in ("op", "func", "code", "script", "expected", "got", "length", "nan")
+                 if getattr(pin, k)]
         if extra:
             raise ValueError(f"{extra[0]} goes with a mismatch, not kind {pin.kind!r}")
         if pin.kind == "assertion" and not pin.message:
             raise ValueError("an assertion pin needs a message")
-    for key in ("func", "code", "expected", "got", "message"):
+    for key in ("func", "code", "script", "expected", "got", "message"):
         pattern = getattr(pin, key)
         try:
             re.compile(pattern, _FLAGS)

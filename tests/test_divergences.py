@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from conformance import divergences
-from conformance.script import Call, Outcome, Read, Value
+from conformance.checks import ConformanceFailure
+from conformance.script import (
+    Call,
+    Import,
+    Instantiate,
+    MemoryNew,
+    Outcome,
+    Read,
+    Script,
+    ScriptResult,
+    Value,
+)
 
 FAULTY = Path(__file__).resolve().parent / "faulty_driver.py"
 
@@ -284,3 +295,43 @@ got = "trap out-of-bounds.*"
         assert 'code goes with op = "call"' in str(exc)
     else:
         raise AssertionError("a code pin on a read loaded")
+
+
+def test_a_script_pin_needs_what_the_divergence_needs_of_the_whole_script(tmp_path: Path) -> None:
+    """``script`` is searched in the script as the report prints it and its modules' text (a memory
+    made with a maximum of 0 pages); ``code`` on an instantiate is the instantiated module's text.
+    The same wrong outcome from another script is not the divergence."""
+    (tmp_path / "rt.toml").write_text('''
+[[divergence]]
+test = "test_imports.py::"
+reason = "a maximum of 0 pages is no maximum at link time"
+op = "instantiate"
+script = '\\(memory_new \\$\\w+ i32 \\d+ 0\\)'
+expected = 'ok\\s*'
+got = 'error link-error.*'
+
+[[divergence]]
+test = "test_imports.py::"
+reason = "an import's maximum of 0 is none"
+op = "instantiate"
+code = '\\(import "env" "memory" \\(memory \\d+ 0\\)\\)'
+expected = 'error link-error.*'
+got = 'ok\\s*'
+''', encoding="utf-8")
+    no_link, links = (e.pin for e in divergences.load(tmp_path)["rt"])
+    refused = Outcome.error("link-error", "incompatible import type")
+    linked = Instantiate(module="user", name="u", imports=(Import("env", "memory", "m"),))
+
+    def failure(memory: MemoryNew, user: str, got: Outcome, expected: str) -> divergences.Seen:
+        script = Script("imports", (memory, linked), wat="(module)", modules=(("user", user),))
+        result = ScriptResult("ok", (Outcome.ok(), got))
+        return ConformanceFailure("x", kind="fail", runtime="rt", script=script, result=result,
+                                  counterexample=None, replay="", expected=expected, got=str(got),
+                                  operation=1).seen()
+
+    with_max = '(module (import "env" "memory" (memory 0 4)))'
+    assert no_link.matches(failure(MemoryNew("m", 0, 0), with_max, refused, "ok"))
+    assert not no_link.matches(failure(MemoryNew("m", 0, 3), with_max, refused, "ok"))
+    max_zero = '(module (import "env" "memory" (memory 0 0)))'
+    assert links.matches(failure(MemoryNew("m", 0, None), max_zero, Outcome.ok(), str(refused)))
+    assert not links.matches(failure(MemoryNew("m", 0, None), with_max, Outcome.ok(), str(refused)))

@@ -161,3 +161,22 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
     keys = list(edges["linker"])
     assert keys[keys.index("imports"):keys.index("validation") + 1] == [
         "imports", "sharing_between_instances", "shared_memory", "validation"]
+
+
+def test_memory_at_its_edges_reports_embedder_limits_as_limits() -> None:
+    report = Report(profile="quick")
+    for rid in ("v8", "other"):
+        report.runtimes[rid] = RuntimeRecord(rid)
+    report.choices["test_embedder_limits.py::test_memory64_declared_maximum"] = {"v8": [
+        "a module's memory64: accepts a maximum of 65537 pages",
+        "a module's memory64: accepts a maximum of 262144 pages",
+        "a module's memory64: refuses a maximum of 4294967296 pages",
+        "a module's memory64: refuses a maximum of 262145 pages"],
+        "other": ["a module's memory64: accepts a maximum of 281474976710656 pages"]}
+    edges = report.to_json()["memory_edges"]
+    assert edges["v8"]["embedder_limits"] == (
+        "a module's memory64: refuses a maximum of 262145 pages (its limit), accepts 262144")
+    assert edges["other"]["embedder_limits"] == (
+        "a module's memory64: no limit below 2**48 pages (accepted up to 281474976710656)")
+    report.runtimes["third"] = RuntimeRecord("third")
+    assert report.to_json()["memory_edges"]["third"]["embedder_limits"] == "not checked"

@@ -6,6 +6,7 @@ import ast
 import functools
 import json
 import platform
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -190,8 +191,35 @@ class Report:
                                                           "test_imports.py::", "instance"),
                 "shared_memory": self._family(rec.id, rec.probes, "shared_memory", "test_shared_memory.py::"),
                 "validation": self._validation(rec.id),
+                "embedder_limits": self._limits(rec.id),
             }
         return out
+
+    def _limits(self, runtime: str) -> str:
+        """The embedder's own limits the limit properties found (test_embedder_limits.py's notes),
+        reported as limits, not failures."""
+        edges: dict[str, list[int | None]] = {}  # what -> [largest accepted, smallest refused]
+        for prop, by_runtime in self.choices.items():
+            if not prop.startswith("test_embedder_limits.py::"):
+                continue
+            for note in by_runtime.get(runtime, []):
+                found = re.fullmatch(r"(.+): (accepts|refuses) a maximum of (\d+) pages", note)
+                if found is None:
+                    continue
+                what, verb, pages = found[1], found[2], int(found[3])
+                edge = edges.setdefault(what, [None, None])
+                if verb == "accepts":
+                    edge[0] = pages if edge[0] is None else max(edge[0], pages)
+                else:
+                    edge[1] = pages if edge[1] is None else min(edge[1], pages)
+        out = []
+        for what, (accepted, refused) in sorted(edges.items()):
+            if refused is None:
+                out.append(f"{what}: no limit below 2**48 pages (accepted up to {accepted})")
+            else:
+                out.append(f"{what}: refuses a maximum of {refused} pages (its limit)"
+                           + (f", accepts {accepted}" if accepted is not None else ""))
+        return "; ".join(out) if out else "not checked"
 
     def _family(self, runtime: str, probes: dict[str, Any], feature: str, prefix: str, case: str = "") -> str:
         """What the runtime does with a family of properties a probe gates (imported memories, shared
