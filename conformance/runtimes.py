@@ -138,6 +138,16 @@ def _js(runtime: str, engine: str, engine_args: tuple[str, ...], description: st
                        description, needs, missing=missing, base="js")
 
 
+def _browser(runtime: str, description: str, needs: str) -> RuntimeSpec:
+    """A browser: node runs the bridge ``js/browser_host.js``, which starts the browser headless on a
+    page that runs ``js/driver.js`` (the file node, bun and deno run) and relays the protocol to it.
+    The bridge finds puppeteer-core where ``make setup-js`` put the driver's npm packages; without
+    the browser, its WebDriver or puppeteer-core its hello says ``unavailable``, with the reason."""
+    executable, missing = _js_engine("node")
+    return RuntimeSpec(runtime, (executable, str(JS_DIR / "browser_host.js"), runtime), description, needs,
+                       env={"WASM_CONFORMANCE_JS_DIR": str(js_engines_dir())}, missing=missing, base="js")
+
+
 def builtin_runtimes() -> dict[str, RuntimeSpec]:
     wasmer_python, wasmer_missing = _wasmer_python()
     specs = [
@@ -167,6 +177,12 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
         _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun (python -m conformance.js_engines)"),
         _js("deno", "deno", ("run", "--allow-read", "--quiet"), "Deno (V8)",
             "npm package deno (python -m conformance.js_engines)"),
+        _browser("firefox", "Firefox ESR (SpiderMonkey), a headless page driven over WebDriver BiDi",
+                 "Debian firefox-esr (make setup-browsers), npm puppeteer-core (make setup-js)"),
+        _browser("chromium", "Chromium (V8), a headless page driven over CDP",
+                 "Debian chromium (make setup-browsers), npm puppeteer-core (make setup-js)"),
+        _browser("webkit", "WebKitGTK (JavaScriptCore): MiniBrowser under Xvfb, driven by WebKitWebDriver",
+                 "Debian webkit2gtk-driver and xvfb (make setup-browsers)"),
     ]
     return {s.id: s for s in specs}
 

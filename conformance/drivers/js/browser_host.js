@@ -121,9 +121,20 @@ function sweepStale() {
   }
 }
 
-// Exit with status 1: the suite sees the pipe close, a crash, and starts another bridge.
+// Exit with status 1: the suite sees the pipe close, a crash, and starts another bridge. A browser
+// or page that dies between scripts ends the bridge when the next request comes, so that the
+// suite sees that script crash (a driver gone before it was sent a request would be taken for one
+// that cannot start).
+let busy = false;
+let broken = '';
+
 function die(why) {
   if (closing) return;
+  if (!busy && !broken) {
+    broken = why;
+    log(why + '; the next request ends this bridge');
+    return;
+  }
   closing = true;
   log(why);
   process.exit(1);
@@ -346,7 +357,11 @@ async function startPuppeteer(kind, url) {
   const browser = await found.puppeteer.launch(options);
   const proc = browser.process();
   if (proc) children.push(proc);
-  browser.on('disconnected', function () { die('the browser went away (disconnected)'); });
+  browser.on('disconnected', function () {
+    const how = !proc ? '' : proc.signalCode ? ', killed by ' + proc.signalCode
+      : proc.exitCode !== null ? ', exited with status ' + proc.exitCode : '';
+    die('the browser went away (disconnected' + how + ')');
+  });
   const pages = await browser.pages();
   const page = pages.length ? pages[0] : await browser.newPage();
   page.on('error', function (err) { die('the page crashed: ' + errorText(err)); });
@@ -457,9 +472,16 @@ function sleep(ms) {
   return new Promise(function (resolve) { setTimeout(resolve, ms); });
 }
 
+// A child that gets SIGKILL when this process dies (setpriv --pdeathsig, where there is setpriv).
+function spawnDying(exe, args, options) {
+  const setpriv = which('setpriv');
+  if (!setpriv) return childProcess.spawn(exe, args, options);
+  return childProcess.spawn(setpriv, ['--pdeathsig', 'KILL', '--', exe].concat(args), options);
+}
+
 // A child whose stderr is kept (its tail goes into the reason it failed) and copied to ours.
 function spawnLogged(name, exe, args, env) {
-  const child = childProcess.spawn(exe, args, { env: env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnDying(exe, args, { env: env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const tail = [];
   const keep = function (chunk) {
@@ -480,7 +502,7 @@ async function startXvfb() {
   const xvfb = executable('WASM_CONFORMANCE_XVFB', ['Xvfb'], []);
   if (!xvfb) throw new Unavailable('no Xvfb on PATH (Debian package xvfb; make setup-browsers)');
   // -displayfd: Xvfb picks a free display and writes its number to that fd once it listens
-  const child = childProcess.spawn(xvfb, ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'],
+  const child = spawnDying(xvfb, ['-displayfd', '3', '-screen', '0', '1280x1024x24', '-nolisten', 'tcp'],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   children.push(child);
   let errText = '';
@@ -565,6 +587,15 @@ async function startWebKit(url) {
   const evaluate = function (expr) { return execute({ script: 'return (' + expr + ');', args: [] }, 30000); };
   const pageInfo = await evaluate('globalThis.wasmConformance ? globalThis.wasmConformance.info : null');
   if (pageInfo === null) throw new Error('driver.js did not define wasmConformance in the page');
+  let browserPid = 0;
+  for (const d of descendants(driver.child.pid)) {
+    try {
+      if (fs.readFileSync('/proc/' + d + '/cmdline', 'utf8').split('\0')[0] === mini) {
+        browserPid = d;
+        break;
+      }
+    } catch (err) { /* gone */ }
+  }
   let pid = 0;
   try {
     pid = await pagePid(driver.child.pid, evaluate);
@@ -581,6 +612,8 @@ async function startWebKit(url) {
       user_agent: pageInfo.userAgent,
       cross_origin_isolated: pageInfo.crossOriginIsolated,
       shared_array_buffer: pageInfo.sharedArrayBuffer,
+      browser_pid: browserPid || null,
+      webdriver_pid: driver.child.pid,
       page_pid: pid || null,
       framing: 'hex only',
     },
@@ -652,7 +685,6 @@ function prepare(line) {
 function serveRequests(host) {
   let buffer = '';
   const queue = [];
-  let busy = false;
   let ended = false;
   const pump = async function () {
     if (busy) return;
@@ -660,6 +692,7 @@ function serveRequests(host) {
     while (queue.length) {
       const line = queue.shift();
       if (!line.trim()) continue;
+      if (broken) die(broken);
       const prepared = prepare(line);
       if (prepared === null) break;
       let reply;
@@ -699,6 +732,7 @@ async function main() {
   const kinds = { firefox: 'firefox', chromium: 'chromium', webkit: 'webkit' };
   const kind = kinds[RUNTIME.split('@')[0]] || (RUNTIME.indexOf('firefox') >= 0 ? 'firefox'
     : RUNTIME.indexOf('webkit') >= 0 ? 'webkit' : 'chromium');
+  busy = true; // starting: a browser that dies now ends the bridge at once
   sweepStale();
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX + process.pid + '-'));
   let host;
@@ -711,6 +745,7 @@ async function main() {
   }
   say({ protocol: PROTOCOL_VERSION, runtime: RUNTIME, version: host.version, pid: host.pid || process.pid,
     info: host.info });
+  busy = false;
   serveRequests(host);
 }
 
