@@ -44,7 +44,7 @@ from conformance.script import (
 )
 
 FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
-            "import_memory", "host_memory", "shared_memory")
+            "import_memory", "host_memory", "shared_memory", "const_global")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -77,6 +77,11 @@ EXTENDED_CONST_WAT = """(module
 """
 
 
+CONST_GLOBAL_WAT = """(module
+  (global $at i32 (i32.const 13))
+  (memory (export "memory") 1)
+  (data (global.get $at) "\\2a"))
+"""
 IMPORTER_WAT = """(module
   (import "env" "memory" (memory 1 2))
   (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
@@ -147,6 +152,11 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
     Probe("extended_const", Script.of("probe_extended_const", [Read(12, 3)], wat=EXTENDED_CONST_WAT),
           (Outcome.ok(), Outcome.ok(b"\x00\x2a\x00")), frozenset(REFUSALS),
           "a runtime without extended constant expressions refuses the module"),
+    # Wasm 3.0: global.get of the module's own immutable global in a data segment's offset (before,
+    # only an imported global's)
+    Probe("const_global", Script.of("probe_const_global", [Read(12, 3)], wat=CONST_GLOBAL_WAT),
+          (Outcome.ok(), Outcome.ok(b"\x00\x2a\x00")), frozenset(REFUSALS),
+          "a runtime that allows only imported globals in constant expressions refuses the module"),
     # one instance exports its memory, a second imports it: each sees the other's stores
     _link_probe("import_memory",
                 [Instantiate(name="a"), Instantiate(module="importer", name="b",

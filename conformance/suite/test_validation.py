@@ -337,3 +337,46 @@ def test_extended_constant_data_offsets(wasm_runtime: WasmRuntime, expr: tuple[s
     else:
         assert (outcomes[0].kind, outcomes[0].reason) == ("trap", "out-of-bounds"), \
             f"a segment at {offset} of {len(data)} bytes in {pages} pages: {outcomes[0]}"
+
+
+@st.composite
+def global_offsets(draw: st.DrawFn, arithmetic: bool) -> tuple[tuple[int, ...], str, int]:
+    """(the module's immutable i32 globals' values, a data offset reading one of them, its value):
+    ``global.get`` of a global alone, or (where the runtime has extended constant expressions) in
+    an i32.add or i32.sub with a constant or another global."""
+    values = tuple(draw(st.lists(st.one_of(st.integers(0, 300), st.sampled_from([65535, 65536, -1])),
+                                 min_size=1, max_size=3)))
+    k = draw(st.integers(0, len(values) - 1))
+    text, value = f"(global.get $g{k})", values[k] % 2**32
+    if arithmetic and draw(st.booleans()):
+        op = draw(st.sampled_from(["i32.add", "i32.sub"]))
+        j = draw(st.integers(-1, len(values) - 1))
+        other, y = ("(i32.const 3)", 3) if j < 0 else (f"(global.get $g{j})", values[j])
+        text, value = f"({op} {text} {other})", CONST_OPS[op](value, y) % 2**32
+    return values, text, value
+
+
+@pytest.mark.wasm_feature("const_global")
+@given(data=st.data(), segment=st.binary(min_size=1, max_size=8), pages=st.integers(1, 2))
+def test_global_get_in_data_offsets(wasm_runtime: WasmRuntime, data: st.DataObject, segment: bytes,
+                                    pages: int) -> None:
+    """An active data segment's offset may read the module's own immutable globals (Wasm 3.0; before,
+    only imported ones): the segment lands at the global's value, or, past the end of memory,
+    instantiation traps (on runtimes whose probe finds it; with extended constant expressions where
+    the runtime has them too)."""
+    features = wasm_runtime.features
+    arithmetic = features is None or features.has("extended_const")
+    values, text, offset = data.draw(global_offsets(arithmetic))
+    body = "".join(f"\\{b:02x}" for b in segment)
+    globals_ = "".join(f"\n  (global $g{n} i32 (i32.const {v}))" for n, v in enumerate(values))
+    wat = f'(module{globals_}\n  (memory (export "memory") {pages})\n  (data {text} "{body}"))'
+    fits = offset + len(segment) <= pages * PAGE_SIZE
+    event("in memory" if fits else "past the end")
+    op = Read(offset, len(segment)) if fits else Size()
+    outcomes = check_script(wasm_runtime, Script.of("global-offset", [op], wat=wat))
+    if fits:
+        assert outcomes[0].kind == "ok" and outcomes[1].value == segment, \
+            f"the segment at {offset}: {outcomes}"
+    else:
+        assert (outcomes[0].kind, outcomes[0].reason) == ("trap", "out-of-bounds"), \
+            f"a segment at {offset} of {len(segment)} bytes in {pages} pages: {outcomes[0]}"
