@@ -415,6 +415,12 @@ var TRAP_WORDS = [
   ['out of bounds trunc', 'invalid-conversion'], // JSC
   ['float unrepresentable in integer range', 'invalid-conversion'], // V8
   ['out of bounds call_indirect', 'table-out-of-bounds'], // JSC
+  // SpiderMonkey (Firefox): "table index out of bounds" before its "index out of bounds" (memory)
+  ['table index out of bounds', 'table-out-of-bounds'], // SpiderMonkey
+  ['invalid conversion to integer', 'invalid-conversion'], // SpiderMonkey
+  ['indirect call to null', 'indirect-call'], // SpiderMonkey
+  ['indirect call signature mismatch', 'indirect-call'], // SpiderMonkey
+  ['index out of bounds', 'out-of-bounds'], // SpiderMonkey: memory accesses and data segments
   // An active segment past the end of its memory or table traps at instantiation
   // (V8 and JSC throw a RuntimeError from new WebAssembly.Instance).
   [/data segment (\d+ )?is out of bounds/, 'out-of-bounds'], // V8 11 "data segment is ..", V8 15 "data segment 0 is .."
@@ -424,12 +430,12 @@ var TRAP_WORDS = [
   ['invalid index into function table', 'table-out-of-bounds'], // V8 7 (Node 12)
   ['memory access out of bounds', 'out-of-bounds'], // V8
   ['out of bounds memory access', 'out-of-bounds'], // JSC
-  ['unreachable', 'unreachable'], // V8 "unreachable", JSC "Unreachable code should not be executed"
-  ['divide by zero', 'integer-divide-by-zero'], // V8: div
+  ['unreachable', 'unreachable'], // V8 "unreachable", JSC "Unreachable code should not be executed", SpiderMonkey "unreachable executed"
+  ['divide by zero', 'integer-divide-by-zero'], // V8: div; SpiderMonkey "integer divide by zero": div and rem
   ['remainder by zero', 'integer-divide-by-zero'], // V8: rem
   ['division by zero', 'integer-divide-by-zero'], // JSC: div and rem
   ['divide result unrepresentable', 'integer-overflow'], // V8: INT_MIN / -1
-  ['integer overflow', 'integer-overflow'], // JSC
+  ['integer overflow', 'integer-overflow'], // JSC, SpiderMonkey
   // V8 11 says "null function or function signature mismatch" for both; V8 15
   // (Deno 2.9) says "null function" or "function signature mismatch".
   ['null function', 'indirect-call'],
@@ -439,7 +445,7 @@ var TRAP_WORDS = [
   ['call_indirect to a null table entry', 'indirect-call'], // JSC
   // A misaligned atomic access (the threads proposal's own trap).
   ['operation does not support unaligned accesses', 'unaligned-atomic'], // V8
-  ['unaligned memory access', 'unaligned-atomic'], // JSC "Unaligned memory access"
+  ['unaligned memory access', 'unaligned-atomic'], // JSC "Unaligned memory access", SpiderMonkey
 ];
 
 function trapReason(message) {
@@ -458,6 +464,10 @@ function asTrap(err) {
   }
   // Deep recursion in wasm is the engine's JS stack limit: a RangeError.
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new GuestTrap('stack-exhausted', firstLine(err.message));
+  }
+  // SpiderMonkey's is an InternalError (its own type), "too much recursion".
+  if (err instanceof Error && err.name === 'InternalError' && /too much recursion/i.test(err.message)) {
     return new GuestTrap('stack-exhausted', firstLine(err.message));
   }
   return null;
