@@ -17,10 +17,10 @@ PIP_INSTALL = -m pip install --quiet --quiet
 # is committed; its build is checked where the toolchain is).
 TOOLCHAIN_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
 
-.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example conformance test lint guests \
+.PHONY: setup setup-python setup-wasmer setup-js setup-toolchains setup-browsers setup-browser setup-example conformance test lint guests \
 	check-guests clean bench profile
 
-setup: setup-python setup-wasmer setup-js setup-toolchains setup-browser setup-example
+setup: setup-python setup-wasmer setup-js setup-toolchains setup-browsers setup-example
 
 setup-python: $(STAMP)
 
@@ -59,9 +59,10 @@ setup-wasmer:
 
 # Bun and Deno from the npm registry, as pinned by conformance/drivers/js/package-lock.json,
 # into a user cache (~/.cache/wasm-memory-conformance/js; conformance/js_engines.py), once per
-# lockfile. Without npm, or if npm ci fails, bun and deno are skipped; setup goes on.
+# lockfile, and puppeteer-core for the browser runtimes (it downloads no browser: those are
+# Debian's, setup-browsers). Without npm, or if npm ci fails, they are skipped; setup goes on.
 setup-js: $(STAMP)
-	@$(PY) -m conformance.js_engines || true
+	@PUPPETEER_SKIP_DOWNLOAD=1 $(PY) -m conformance.js_engines || true
 
 # Without root or apt, the layout property is skipped, saying there is no compiler.
 setup-toolchains:
@@ -74,17 +75,24 @@ setup-toolchains:
 	  || echo "setup: apt-get could not install the toolchains; compiled guests will be skipped"; \
 	else echo "setup: no root or apt-get; compiled-guest properties need clang for wasm32"; fi
 
-# Debian's chromium, for tests/test_html_report.py (report.html in a headless browser, driven
-# by Playwright from the dev extra; Playwright never downloads a browser here). Without root or
-# apt, that test is skipped, saying so.
-setup-browser:
-	@if command -v chromium >/dev/null; then exit 0; fi; \
+# Debian's browsers: the runtimes firefox (firefox-esr), chromium and webkit (WebKitGTK's
+# WebKitWebDriver and MiniBrowser, from webkit2gtk-driver, under xvfb), each a headless page run by
+# conformance/drivers/js/browser_host.js; chromium is also the browser of tests/test_html_report.py
+# (report.html, driven by Playwright from the dev extra). Nothing here downloads a browser build.
+# Without root or apt, those runtimes and that test are skipped, saying so.
+BROWSER_PACKAGES := firefox-esr chromium xvfb webkit2gtk-driver
+setup-browsers:
+	@if command -v firefox-esr >/dev/null && command -v chromium >/dev/null && command -v Xvfb >/dev/null \
+	     && command -v WebKitWebDriver >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "setup: apt-get install chromium (as root: the browser of the report.html test)"; \
-	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1)) \
-	  || echo "setup: apt-get could not install chromium; the report.html browser test will be skipped"; \
-	else echo "setup: no root or apt-get; the report.html browser test needs chromium"; fi
+	  echo "setup: apt-get install $(BROWSER_PACKAGES) (as root: the browser runtimes)"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1)) \
+	  || echo "setup: apt-get could not install $(BROWSER_PACKAGES); the browser runtimes and the report.html browser test will be skipped"; \
+	else echo "setup: no root or apt-get; the browser runtimes need Debian's $(BROWSER_PACKAGES)"; fi
+
+# The former name (chromium alone, for the report.html test).
+setup-browser: setup-browsers
 
 # Every runtime that loads here, default profile; writes reports/latest/.
 # pytest-xdist, one worker per core, each runtime's tests on one worker (loadgroup).

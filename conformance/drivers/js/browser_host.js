@@ -46,8 +46,31 @@ console.log = console.error;
 console.info = console.error;
 console.debug = console.error;
 
+// Lines go to file descriptor 1 whole: a write may take only part of them (and throws EAGAIN
+// where the pipe is non-blocking and full), so write until all is out. process.stdout is never
+// touched: making it would turn the pipe non-blocking.
+const NAP = new Int32Array(new SharedArrayBuffer(4));
+
+function writeLine(text) {
+  const bytes = Buffer.from(text + '\n', 'utf8');
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += fs.writeSync(1, bytes, done, bytes.length - done);
+    } catch (err) {
+      if (err.code === 'EAGAIN') {
+        Atomics.wait(NAP, 0, 0, 1);
+      } else if (err.code === 'EPIPE') { // the suite went away
+        process.exit(0);
+      } else {
+        throw err;
+      }
+    }
+  }
+}
+
 function say(obj) {
-  fs.writeSync(1, JSON.stringify(obj) + '\n');
+  writeLine(JSON.stringify(obj));
 }
 
 function log(text) {
@@ -94,7 +117,6 @@ process.on('exit', function () {
 for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT']) {
   process.on(signal, function () { process.exit(128 + os.constants.signals[signal]); });
 }
-process.stdout.on('error', function () { process.exit(0); }); // the suite went away
 
 // The directories of bridges that died by SIGKILL (their exit handler never ran).
 function sweepStale() {
@@ -703,7 +725,7 @@ function serveRequests(host) {
         return;
       }
       if (reply === null || reply === undefined) break; // driver.js saw a shutdown
-      fs.writeSync(1, String(reply) + '\n');
+      writeLine(String(reply));
     }
     busy = false;
     if (queue.length === 0 && !ended) return;
