@@ -875,7 +875,7 @@ class Session {
     var shared = op.shared === true;
     var index = op.index === undefined || op.index === null ? 'i32' : stringField(op, 'index');
     if (index !== 'i32' && index !== 'i64') throw new HostError('unsupported', 'no index type ' + JSON.stringify(index));
-    if (shared && typeof SharedArrayBuffer !== 'function') {
+    if (shared && !canShare()) {
       throw new HostError('unsupported', 'no shared memory: this engine has no SharedArrayBuffer');
     }
     var descriptor;
@@ -902,7 +902,7 @@ class Session {
       }
       throw err;
     }
-    if (shared && !(memory.buffer instanceof SharedArrayBuffer)) {
+    if (shared && !isSharedBuffer(memory.buffer)) {
       throw new HostError('unsupported', 'no shared memory: new WebAssembly.Memory ignored shared: true (its buffer is an '
         + memory.buffer.constructor.name + ')');
     }
@@ -1022,6 +1022,32 @@ function convertResults(types, result) {
 
 var HAS_SAB = typeof SharedArrayBuffer === 'function';
 
+// A SharedArrayBuffer, asked so that it also works where the engine makes them (a shared memory's
+// buffer) but the global constructor is not exposed: WebKitGTK's pages, where JavaScriptCore's
+// SharedArrayBuffer is off (no global SharedArrayBuffer) and shared memories still work.
+function isSharedBuffer(buffer) {
+  if (HAS_SAB) return buffer instanceof SharedArrayBuffer;
+  return Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]';
+}
+
+var CAN_SHARE = null;
+
+// Whether new WebAssembly.Memory makes shared memories here (asked once where there is no
+// global SharedArrayBuffer).
+function canShare() {
+  if (CAN_SHARE === null) {
+    CAN_SHARE = HAS_SAB;
+    if (!CAN_SHARE) {
+      try {
+        CAN_SHARE = isSharedBuffer(new WebAssembly.Memory({ initial: 0, maximum: 0, shared: true }).buffer);
+      } catch (err) {
+        CAN_SHARE = false;
+      }
+    }
+  }
+  return CAN_SHARE;
+}
+
 function isDetached(view) {
   // A shared memory's SharedArrayBuffer is never detached: a grow makes memory.buffer a new,
   // longer one, and a view taken before keeps its own length.
@@ -1122,7 +1148,7 @@ var OPERATIONS = {
     var name = stringField(op, 'view');
     var array = new Uint8Array(session.requireMemory().buffer);
     session.views[name] = { array: array, buffer: array.buffer, taken: array.length,
-      shared: HAS_SAB && array.buffer instanceof SharedArrayBuffer };
+      shared: isSharedBuffer(array.buffer) };
     return array.length;
   },
 
@@ -1709,6 +1735,7 @@ function pageEntry() {
       userAgent: typeof navigator === 'object' ? String(navigator.userAgent) : '?',
       crossOriginIsolated: typeof crossOriginIsolated === 'boolean' ? crossOriginIsolated : null,
       sharedArrayBuffer: HAS_SAB,
+      sharedMemory: canShare(),
     },
   };
 }
