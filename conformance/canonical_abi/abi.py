@@ -93,9 +93,6 @@ _PRIM_FLAT: Final[dict[str, CoreType]] = {
     "s64": "i64", "u64": "i64", "f32": "f32", "f64": "f64", "char": "i32",
 }
 
-_NONE_SOME: Final = ("none", "some")
-
-
 def align_to(n: int, alignment: int) -> int:
     """``n`` rounded up to a multiple of ``alignment``."""
     return -(-n // alignment) * alignment

@@ -193,7 +193,7 @@ def load_list(cx: Context, element: WitType, begin: int, length: int, what: str)
     return [load_in(cx, element, begin + i * stride, f"{what}[{i}]") for i in range(length)]
 
 
-def _check_pointer(t: WitType, memory: bytearray, ptr: int) -> None:
+def _check_pointer(ptr: object) -> None:
     if type(ptr) is not int or ptr < 0:
         raise CanonicalABIError(f"a pointer is an int >= 0, not {ptr!r}")
 
@@ -219,7 +219,7 @@ def store(
     not of type ``t``.
     """
     check_value(t, value)
-    _check_pointer(t, memory, ptr)
+    _check_pointer(ptr)
     cx = Context(memory, string_encoding, realloc, source_encoding)
     cx.check_range(ptr, size(t), alignment(t), "store")
     store_in(cx, t, value, ptr)
@@ -227,7 +227,7 @@ def store(
 
 def load(t: WitType, memory: bytearray | bytes, ptr: int, *, string_encoding: StringEncoding = "utf8") -> Any:
     """The value of type ``t`` at ``ptr`` in ``memory`` ("load"); :class:`Trap` on what the spec traps on."""
-    _check_pointer(t, bytearray(), ptr)
+    _check_pointer(ptr)
     cx = Context(memory if isinstance(memory, bytearray) else bytearray(memory), string_encoding)
     cx.check_range(ptr, size(t), alignment(t), "load")
     return load_in(cx, t, ptr)
