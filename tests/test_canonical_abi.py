@@ -175,14 +175,14 @@ def test_store_and_lower_give_the_reference_s_bytes_and_reallocs(
     alloc = _allocator(memory, t)
     store(t, value, memory, SETUP["ptr"], realloc=alloc, **encodings)
     assert _calls(alloc) == run["store"]["realloc"], "store: realloc calls differ from definitions.py"
-    assert memory[:alloc._next].hex() == run["store"]["memory"], "store: memory differs from definitions.py"
+    assert memory[:alloc.end].hex() == run["store"]["memory"], "store: memory differs from definitions.py"
 
     memory = _memory()
     alloc = _allocator(memory, t)
     flat = lower(t, value, memory, realloc=alloc, **encodings)
     assert _flat_bits(t, flat) == run["lower"]["flat"], "lower: flat values differ from definitions.py"
     assert _calls(alloc) == run["lower"]["realloc"], "lower: realloc calls differ from definitions.py"
-    assert memory[:alloc._next].hex() == run["lower"]["memory"], "lower: memory differs from definitions.py"
+    assert memory[:alloc.end].hex() == run["lower"]["memory"], "lower: memory differs from definitions.py"
 
 
 @pytest.mark.parametrize(("t", "value_json", "run"), _runs())

@@ -58,6 +58,11 @@ class BumpAllocator:
         self.calls.append(ReallocCall(old_ptr, old_size, alignment, new_size, ptr))
         return ptr
 
+    @property
+    def end(self) -> int:
+        """The first address no block has reached yet (where the next fresh block would start)."""
+        return self._next
+
     def blocks(self) -> list[tuple[int, int]]:
         """Every ``(pointer, size)`` handed out, the largest size each pointer had."""
         largest: dict[int, int] = {}
