@@ -363,6 +363,7 @@ async function startPuppeteer(kind, url) {
     handleSIGTERM: false,
     handleSIGHUP: false,
     protocolTimeout: 0, // a script may run as long as the suite lets it
+    env: { ...process.env, TMPDIR: tmpDir }, // what the browser leaves in a temporary directory goes with ours
     timeout: 50000,
     defaultViewport: null,
   };
@@ -567,6 +568,7 @@ async function startWebKit(url) {
     LIBGL_ALWAYS_SOFTWARE: '1',
     XDG_RUNTIME_DIR: tmpDir,
     HOME: tmpDir,
+    TMPDIR: tmpDir,
     NO_AT_BRIDGE: '1',
   };
   delete env.WAYLAND_DISPLAY;
