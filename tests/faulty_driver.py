@@ -95,7 +95,7 @@ fault is right. FAULT is one of:
 - lax-host-limits: a 32-bit memory the host creates with a maximum past 65536 pages is made, with 65536
 - memory64-max-unchecked: a module's memory64 declaring a maximum past 2**48 pages (modules sent as
                   text) is instantiated, with 2**48
-- host-memory64-max-truncated: a memory64 the host creates has its maximum cut to 32 bits
+- host-memory64-max-ignored: a memory64 the host creates is made without its maximum (it grows past it)
 - shared-view-follows, host-shared-detach, narrow-rmw-sign-extended, wait-unshared-times-out,
   shared-no-maximum, link-ignores-shared: shared memories, see tests/shared_faults.py
 - segfault:       the driver process dies of SIGSEGV on any call
@@ -133,7 +133,7 @@ ADDRESS_FAULTS = ("wrapping-offset", "edge-off-by-one")
 # feature, a grow refusal believed though the run measured the runtime reaching further.
 LINK_FAULTS = ("lax-import-limits", "segments-checked-first", "import-stale-read", "size-at-link")
 """faults of imported memories (conformance/suite/test_imports.py)"""
-LIMIT_FAULTS = ("lax-host-limits", "memory64-max-unchecked", "host-memory64-max-truncated")
+LIMIT_FAULTS = ("lax-host-limits", "memory64-max-unchecked", "host-memory64-max-ignored")
 """faults of memory limits and embedder limits (conformance/suite/test_embedder_limits.py)"""
 VERDICT_FAULTS = ("short-copy-down", "refuse-zero-grow", "refuse-grow-by-one", "unsupported-big-grow",
                   "negative-i64-bad-call", "size-wraps", "view-unsupported-grown")
@@ -384,13 +384,13 @@ class FaultyDriver(SharedFaults, WasmtimeDriver):
 
     def memory_new(self, name: str, minimum: int, maximum: int | None, shared: bool, index: str) -> None:
         if index == "i64" and maximum is not None and maximum > 1 << 48 \
-                and self.fault != "host-memory64-max-truncated":
+                and self.fault != "host-memory64-max-ignored":
             # wasmtime's own divergence (divergences/wasmtime.toml), not a fault of this driver's
             raise HostError("bad-limits", "a memory64 has at most 2**48 pages")
         if maximum is not None and self.fault == "lax-host-limits" and index == "i32" and maximum > 65536:
             maximum = 65536
-        if maximum is not None and self.fault == "host-memory64-max-truncated" and index == "i64":
-            maximum %= 1 << 32
+        if self.fault == "host-memory64-max-ignored" and index == "i64":
+            maximum = None
         super().memory_new(name, minimum, maximum, shared, index)
 
     def _new_link_state(self) -> None:

@@ -138,18 +138,26 @@ def test_memory64_declared_maximum(wasm_runtime: WasmRuntime, tried: list[int]) 
 
 @pytest.mark.wasm_feature("host_memory", "memory64")
 @given(tried=maxima)
-@example(tried=[65536, 262144, 262145, MAX_64, MAX_64 + 1])
+@example(tried=[2, 65536, 262144, 262145, MAX_64, MAX_64 + 1])
 def test_host_memory64_maximum(wasm_runtime: WasmRuntime, tried: list[int]) -> None:
     """The same for a memory64 the host creates: up to 65536 pages made, past 2**48 refused
-    (bad-limits), in between made or refused as the embedder's limit. A host API that cannot make
-    a 64-bit memory at all (unsupported) leaves the example out."""
+    (bad-limits), in between made or refused as the embedder's limit; a small maximum is the
+    memory's (a grow past it fails). A host API that cannot make a 64-bit memory at all
+    (unsupported) leaves the example out."""
     runs = []
+    host_grow = wasm_runtime.features is None or wasm_runtime.features.has("host_grow")
     for maximum in tried:
-        script = Script(GUEST, (MemoryNew("m", 1, maximum, index="i64"), Instantiate(), Size(memory="m")),
-                        wat=HOLDER)
+        ops: list[Op] = [MemoryNew("m", 1, maximum, index="i64"), Instantiate(), Size(memory="m")]
+        if maximum <= 2 and host_grow:  # a small maximum is the memory's: it grows to it, no further
+            ops += [Grow(maximum, memory="m")]
+        script = Script(GUEST, tuple(ops), wat=HOLDER)
         result = wasm_runtime.run(script)
         if result.status == "ok" and said(result.outcomes[0]) == "error unsupported":
             leave_out(wasm_runtime, f"{wasm_runtime.id} cannot create a 64-bit memory on the host: "
                                     f"{result.outcomes[0].message}")
         runs.append((maximum, script, result, 0))
+        if len(ops) == 4 and result.status == "ok" and said(result.outcomes[3]) != "error grow-failed":
+            fail_at(wasm_runtime, script, result, 3, "error grow-failed",
+                    f"{wasm_runtime.id}: a host-created memory64 of 1 page, at most {maximum}, grown by "
+                    f"{maximum} pages gave {result.outcomes[3]}, past its maximum\n{script.describe()}\n")
     judge_limit(wasm_runtime, "a host-created memory64", runs)
