@@ -707,6 +707,12 @@ class DriverProcess:
         return result
 
     def _run(self, script: Script, module: Guest | None, fresh: bool = False) -> ScriptResult:
+        if self.proc is not None and self.hello is not None and self.proc.poll() is not None:
+            # It died while idle, after its last reply (a thread of the runtime, a browser that went
+            # away): a crash, this script's, and a new driver for the next one; never a driver that
+            # "gave no hello" (which would make the runtime unavailable for the rest of the run).
+            result = self._crashed(time.monotonic())
+            return ScriptResult("crash", detail=f"{result.detail} (between scripts, before this one)")
         try:
             self.start()
         except RuntimeUnavailable as exc:

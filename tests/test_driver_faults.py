@@ -122,6 +122,27 @@ def test_a_fault_after_good_answers_restarts_the_driver(pidfile: Path) -> None:
     assert none_left(pidfile) == []
 
 
+def test_a_driver_that_dies_between_scripts_is_a_crash_and_is_replaced(pidfile: Path) -> None:
+    """A driver that dies while idle, after its last reply (a runtime's own thread, a browser that
+    went away), makes the next script a crash, not a runtime that "gave no hello" (unavailable for
+    the rest of the run); the script after runs on a new driver."""
+    driver = fault("crash", pidfile, "99")
+    try:
+        assert driver.run(SCRIPT).status == "ok"
+        assert driver.proc is not None
+        first = driver.proc.pid
+        os.kill(first, signal.SIGKILL)
+        driver.proc.wait(timeout=5)
+        result = driver.run(SCRIPT)
+        assert result.status == "crash", result
+        assert "killed by SIGKILL" in result.detail and "between scripts" in result.detail, result.detail
+        assert driver.run(SCRIPT).status == "ok"
+        assert driver.proc is not None and driver.proc.pid != first and driver.crashes == 1
+    finally:
+        driver.close()
+    assert none_left(pidfile) == []
+
+
 HELLO_FAULTS = [
     ("bad-info", "info that is not an object"),
     ("close-hello", "closed its stdout without a hello"),

@@ -10,7 +10,7 @@ from conformance import js_engines, runtimes
 from conformance.runtimes import BUILTIN, UnknownRuntime, parse_custom, select
 
 EXPECTED = {"wasmtime", "wasmtime-winch", "wasmtime-pulley", "wasmtime-moving-memory", "wasm3", "pywasm",
-            "wasmer-cranelift", "wasmer-singlepass", "node", "bun", "deno"}
+            "wasmer-cranelift", "wasmer-singlepass", "node", "bun", "deno", "firefox", "chromium", "webkit"}
 
 
 def test_every_runtime_of_the_design_card_is_built_in() -> None:
