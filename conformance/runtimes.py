@@ -264,7 +264,8 @@ def parse_custom(text: str) -> RuntimeSpec:
 
 
 def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec]:
-    """The runtimes named by ``--wasm-runtime``: comma-separated ids, ``all``, ``ID=PATH`` pins.
+    """The runtimes named by ``--wasm-runtime``: comma-separated ids, ``all``, ``ID=PATH`` pins, and
+    ``-ID`` to leave one out of those named before it (``all,-webkit``).
 
     With no names, the environment variable ``WASM_CONFORMANCE_RUNTIMES``; with
     neither, every known runtime (those that cannot load are skipped later).
@@ -283,7 +284,11 @@ def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec
     for item in wanted:
         name, _, path = item.partition("=")
         base = name.split("@", 1)[0]
-        if name == "all":
+        if name.startswith("-") and not path:
+            if name[1:] not in known:
+                unknown.append(name[1:])
+            chosen = [spec for spec in chosen if spec.id != name[1:]]
+        elif name == "all":
             chosen += known.values()
         elif base not in known:
             unknown.append(name)
@@ -296,8 +301,10 @@ def select(names: str | None, known: dict[str, RuntimeSpec]) -> list[RuntimeSpec
     if unknown:
         raise UnknownRuntime(
             f"unknown runtime {', '.join(map(repr, unknown))}; valid runtimes: "
-            f"{', '.join(known)} (or all; ID=PATH pins an executable)"
+            f"{', '.join(known)} (or all; ID=PATH pins an executable; -ID leaves one out)"
         )
+    if not chosen:
+        raise UnknownRuntime(f"the runtime list {names!r} leaves no runtime")
     return _last_wins(chosen)
 
 
@@ -312,7 +319,7 @@ def named_explicitly(names: str | None) -> set[str]:
     out: set[str] = set()
     for item in names.split(","):
         name = item.strip().partition("=")[0]
-        if name and name != "all":
+        if name and name != "all" and not name.startswith("-"):
             out.add(name)
     return out
 

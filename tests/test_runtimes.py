@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance import js_engines, runtimes
-from conformance.runtimes import BUILTIN, UnknownRuntime, parse_custom, select
+from conformance.runtimes import BUILTIN, UnknownRuntime, named_explicitly, parse_custom, select
 
 EXPECTED = {"wasmtime", "wasmtime-winch", "wasmtime-pulley", "wasmtime-moving-memory", "wasm3", "pywasm",
             "wasmer-cranelift", "wasmer-singlepass", "node", "bun", "deno", "firefox", "chromium", "webkit"}
@@ -44,6 +44,18 @@ def test_a_later_pin_of_the_same_id_wins() -> None:
     specs = select("all,deno=/usr/local/bin/deno", BUILTIN)
     assert len(specs) == len(BUILTIN)
     assert next(s for s in specs if s.id == "deno").command[0] == "/usr/local/bin/deno"
+
+
+def test_a_minus_leaves_a_runtime_out_of_those_named_before_it() -> None:
+    browsers = {"firefox", "chromium", "webkit"}
+    specs = select("all,-firefox,-chromium,-webkit", BUILTIN)
+    assert [s.id for s in specs] == [i for i in BUILTIN if i not in browsers]
+    assert [s.id for s in select("wasm3,-wasm3,node", BUILTIN)] == ["node"]
+    assert named_explicitly("all,-webkit,node") == {"node"}
+    with pytest.raises(UnknownRuntime, match="unknown runtime 'nope'"):
+        select("all,-nope", BUILTIN)
+    with pytest.raises(UnknownRuntime, match="leaves no runtime"):
+        select("node,-node", BUILTIN)
 
 
 @pytest.mark.parametrize("names", ["nope", "wasmtime,nope", "nope=/bin/true"])
