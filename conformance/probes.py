@@ -44,7 +44,7 @@ from conformance.script import (
 )
 
 FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
-            "import_memory", "host_memory", "shared_memory", "const_global")
+            "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -69,6 +69,8 @@ class Probe:
     expected: tuple[Outcome, ...]
     refusals: frozenset[str] = frozenset(REFUSALS)
     why_absent: str = ""
+    spec_only: bool = False
+    """the reference runtime lacks the feature: its outcomes are checked against ``expected`` alone"""
 
 
 EXTENDED_CONST_WAT = """(module
@@ -77,6 +79,11 @@ EXTENDED_CONST_WAT = """(module
 """
 
 
+RESIZABLE_WAT = """(module
+  (memory (export "memory") 1 4)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "store_u8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))
+"""
 CONST_GLOBAL_WAT = """(module
   (global $at i32 (i32.const 13))
   (memory (export "memory") 1)
@@ -157,6 +164,16 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
     Probe("const_global", Script.of("probe_const_global", [Read(12, 3)], wat=CONST_GLOBAL_WAT),
           (Outcome.ok(), Outcome.ok(b"\x00\x2a\x00")), frozenset(REFUSALS),
           "a runtime that allows only imported globals in constant expressions refuses the module"),
+    # the JavaScript API's Memory.prototype.toResizableBuffer: a length-tracking view that a grow
+    # resizes in place, never detaches (a host without such views answers unsupported)
+    Probe("resizable_buffer",
+          Script.of("probe_resizable_buffer",
+                    [View("r", kind="resizable"), Call("grow", (i32(1),)), ViewLength("r"),
+                     Call("store_u8", (i32(PAGE_SIZE + 4), i32(7))), ViewRead("r", PAGE_SIZE + 4, 1)],
+                    wat=RESIZABLE_WAT),
+          (Outcome.ok(), Outcome.ok(PAGE_SIZE), Outcome.ok((i32(1),)), Outcome.ok(2 * PAGE_SIZE),
+           Outcome.ok(()), Outcome.ok(b"\x07")),
+          frozenset(REFUSALS), "the host has no resizable buffer views", spec_only=True),
     # one instance exports its memory, a second imports it: each sees the other's stores
     _link_probe("import_memory",
                 [Instantiate(name="a"), Instantiate(module="importer", name="b",

@@ -195,6 +195,10 @@ class View:
 
     view: str
     memory: str = ""
+    kind: str = ""
+    """"" the host's usual view; ``resizable``: a length-tracking view over the buffer the JS API's
+    ``Memory.prototype.toResizableBuffer()`` gives; ``resizable-fixed``: a view of the length the
+    memory has now over that resizable buffer (see VIEW_KINDS)"""
     op: ClassVar[str] = "view"
 
 
@@ -231,7 +235,8 @@ OP_TYPES: dict[str, type[Op]] = {
     for cls in (Instantiate, Write, Read, Call, Grow, Size, View, ViewRead, ViewWrite, ViewLength,
                 MemoryNew)
 }
-OPTIONAL = frozenset({"memory", "instance", "module", "name", "max", "shared", "index"})
+OPTIONAL = frozenset({"memory", "instance", "module", "name", "max", "shared", "index", "kind"})
+VIEW_KINDS = ("", "resizable", "resizable-fixed")
 """fields left out of the wire form when they have their default (older drivers never see them)"""
 
 
@@ -307,6 +312,11 @@ def _field(op: str, name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ScriptError(f"{op}: shared must be true or false, got {value!r}")
         return value
+    if name == "kind":
+        if value not in VIEW_KINDS:
+            kinds = ", ".join(k for k in VIEW_KINDS if k)
+            raise ScriptError(f"{op}: kind must be one of {kinds}, got {value!r}")
+        return value
     if name == "index":
         if value not in ("i32", "i64"):
             raise ScriptError(f"{op}: index must be i32 or i64, got {value!r}")
@@ -354,8 +364,8 @@ def describe_op(op: Op) -> str:
             return f"(grow{_on(memory)} {delta})"
         case Size(memory):
             return f"(size{_on(memory)})"
-        case View(view, memory):
-            return f"(view{_on(memory)} {view})"
+        case View(view, memory, kind):
+            return f"(view{_on(memory)} {view}{' ' + kind if kind else ''})"
         case ViewRead(view, addr, length):
             return f"(view_read {view} {addr} {length})"
         case ViewWrite(view, addr, data):

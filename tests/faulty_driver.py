@@ -98,6 +98,8 @@ fault is right. FAULT is one of:
 - host-memory64-max-ignored: a memory64 the host creates is made without its maximum (it grows past it)
 - shared-view-follows, host-shared-detach, narrow-rmw-sign-extended, wait-unshared-times-out,
   shared-no-maximum, link-ignores-shared: shared memories, see tests/shared_faults.py
+- resizable-view-fixed: a length-tracking view over a resizable buffer keeps the length it was taken
+                  with (tests/resizable_views.py, which gives every faulty runtime such views)
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -120,6 +122,7 @@ from boundary_faults import (
     rewrite_boundaries,
 )
 from isel_faults import ISEL_FAULTS, rewrite_isel
+from resizable_views import RESIZABLE_FAULTS, ResizableViews
 from shared_faults import SHARED_FAULTS, SharedFaults
 
 from conformance.cguest import uleb128
@@ -143,7 +146,7 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           *ADDRESS_FAULTS, *VERDICT_FAULTS, *ISEL_FAULTS, *BOUNDARY_FAULTS, "lax-validation",
           "const-sub-as-add", "global-offset-ignored", "segment-link-error", "table-trap-other", "short-read",
           "padded-read",
-          "poison-after-trap", *LINK_FAULTS, *LIMIT_FAULTS, *SHARED_FAULTS,
+          "poison-after-trap", *LINK_FAULTS, *LIMIT_FAULTS, *SHARED_FAULTS, *RESIZABLE_FAULTS,
           "segfault", "hang")
 
 
@@ -162,7 +165,7 @@ def _fails_validation(engine: Any, wasm: bytes) -> bool:
     return False
 
 
-class FaultyDriver(SharedFaults, WasmtimeDriver):
+class FaultyDriver(ResizableViews, SharedFaults, WasmtimeDriver):
     def __init__(self, fault: str) -> None:
         super().__init__()
         self.fault = fault

@@ -161,7 +161,7 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
     assert edges["loner"]["shared_memory"] == "yes: 1 of 2 properties pass; fail: atomics"
     keys = list(edges["linker"])
     assert keys[keys.index("imports"):keys.index("validation") + 1] == [
-        "imports", "sharing_between_instances", "shared_memory", "validation"]
+        "imports", "sharing_between_instances", "shared_memory", "resizable_buffers", "validation"]
 
 
 def test_memory_at_its_edges_reports_embedder_limits_as_limits() -> None:

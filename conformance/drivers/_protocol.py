@@ -126,6 +126,12 @@ class Driver:
     def view(self, name: str) -> int:
         raise HostError("unsupported", f"{self.runtime_id} has no memory view")
 
+    def view_of_kind(self, name: str, kind: str) -> int:
+        """A view of another kind than the host's usual one (``resizable``, ``resizable-fixed``: views
+        over the resizable buffer of the JavaScript API's ``Memory.prototype.toResizableBuffer``)."""
+        raise HostError("unsupported", f"{self.runtime_id} has no {kind} view (a JavaScript Memory's "
+                        "toResizableBuffer)")
+
     def view_read(self, name: str, addr: int, length: int) -> bytes:
         raise HostError("unsupported", f"{self.runtime_id} has no memory view")
 
@@ -367,6 +373,8 @@ class _Session:
             if kind == "size":
                 return {"ok": d.size()}
             if kind == "view":
+                if op.get("kind"):
+                    return {"ok": d.view_of_kind(str(op["view"]), str(op["kind"]))}
                 return {"ok": d.view(str(op["view"]))}
             if kind == "view_read":
                 return {"ok": _bytes(d.view_read(str(op["view"]), _place(op, "addr"), _place(op, "length")))}

@@ -190,6 +190,8 @@ class Report:
                 "sharing_between_instances": self._family(rec.id, rec.probes, "import_memory",
                                                           "test_imports.py::", "instance"),
                 "shared_memory": self._family(rec.id, rec.probes, "shared_memory", "test_shared_memory.py::"),
+                "resizable_buffers": self._family(rec.id, rec.probes, "resizable_buffer",
+                                                  "test_resizable_buffers.py::"),
                 "validation": self._validation(rec.id),
                 "embedder_limits": self._limits(rec.id),
             }

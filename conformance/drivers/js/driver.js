@@ -1146,7 +1146,30 @@ var OPERATIONS = {
 
   view: function (session, op) {
     var name = stringField(op, 'view');
-    var array = new Uint8Array(session.requireMemory().buffer);
+    var kind = op.kind === undefined ? '' : stringField(op, 'kind');
+    var memory = session.requireMemory();
+    var array;
+    if (kind === '') {
+      array = new Uint8Array(memory.buffer);
+    } else if (kind === 'resizable' || kind === 'resizable-fixed') {
+      // The JS API's answer to the detached buffer: the memory's buffer made resizable (the
+      // fixed-length one it had is detached), which a grow resizes in place.
+      if (typeof memory.toResizableBuffer !== 'function') {
+        throw new HostError('unsupported', 'this engine has no Memory.prototype.toResizableBuffer');
+      }
+      var resizable;
+      try {
+        resizable = memory.toResizableBuffer();
+      } catch (err) {
+        // the JS API makes only a memory with a maximum resizable
+        if (err instanceof TypeError) throw new HostError('bad-limits', 'Memory.toResizableBuffer: ' + firstLine(err.message));
+        throw err;
+      }
+      // length-tracking, or of the length it has now
+      array = kind === 'resizable' ? new Uint8Array(resizable) : new Uint8Array(resizable, 0, resizable.byteLength);
+    } else {
+      throw new HostError('unsupported', 'no view of kind ' + JSON.stringify(kind));
+    }
     session.views[name] = { array: array, buffer: array.buffer, taken: array.length,
       shared: isSharedBuffer(array.buffer) };
     return array.length;
