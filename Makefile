@@ -109,11 +109,14 @@ bench: setup
 	$(PY) -m conformance.bench --out reports/latest $(BENCH_ARGS)
 
 # The project's own tests: self-tests of the harness, the quick profile of the
-# suite on every runtime, lint and types. pytest-xdist, one worker per core: each runtime's
-# tests on one worker, the self-tests by module (conformance/parallel.py).
+# suite on every runtime but the browsers (tests/test_browsers.py checks their bridge; make
+# conformance runs the suite on them), lint and types. pytest-xdist, one worker per core: each
+# runtime's tests on one worker, the self-tests by module (conformance/parallel.py).
 TEST_WORKERS ?= auto
+TEST_RUNTIMES ?= all,-firefox,-chromium,-webkit
 test: setup
-	$(PY) -m pytest tests conformance/suite --wasm-profile=quick -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest tests conformance/suite --wasm-profile=quick --wasm-runtime=$(TEST_RUNTIMES) \
+		-n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(PY) -m pytest examples/third_party_runtime/tests --wasm-runtime=demo-sandbox,wasmtime \
 		--wasm-profile=quick --wasm-report-dir=reports/example $(PYTEST_ARGS)
 	$(MAKE) lint
