@@ -28,6 +28,7 @@ from conformance.runtimes import RuntimeSpec
 from conformance.script import (
     OPTIONAL,
     Call,
+    ComponentCall,
     Grow,
     Instantiate,
     MemoryNew,
@@ -248,6 +249,8 @@ def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[s
                 else:
                     wire[name] = {"blob": len(blobs)}
                     blobs.append(value)
+            elif type(op) is ComponentCall:  # wire values and types: JSON already
+                wire[name] = list(value) if isinstance(value, tuple) else value
             elif name == "args":
                 wire[name] = [v.to_json() for v in value]
             else:
@@ -483,6 +486,8 @@ def _checked(obj: Any, op: Op, blobs: list[bytes]) -> dict[str, Any]:
         good = isinstance(value, list) and all(isinstance(v, dict) for v in value)
     elif isinstance(op, Grow | Size | View | ViewLength):
         good = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(op, ComponentCall):
+        good = True  # a wire value of the call's result type: any JSON
     else:
         good = value is None
     if not good:

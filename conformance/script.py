@@ -226,14 +226,31 @@ class ViewLength:
     op: ClassVar[str] = "view_length"
 
 
+@dataclass(frozen=True, slots=True)
+class ComponentCall:
+    """Call a component instance's export (docs/protocol.md, "Component calls"): ``params`` and
+    ``result`` are WIT types in :func:`conformance.canonical_abi.type_to_json`'s form (``result``
+    None for none), ``args`` values in the wire form of :mod:`conformance.canonical_abi.wire`.
+    The ok value is the result's wire value (any JSON)."""
+
+    func: str
+    params: tuple[Any, ...] = ()
+    result: Any = None
+    args: tuple[Any, ...] = ()
+    op: ClassVar[str] = "component_call"
+
+    def __hash__(self) -> int:
+        return hash((self.func, json.dumps([self.params, self.result, self.args], sort_keys=True)))
+
+
 Op: TypeAlias = (
     Instantiate | Write | Read | Call | Grow | Size | View | ViewRead | ViewWrite | ViewLength
-    | MemoryNew
+    | MemoryNew | ComponentCall
 )
 OP_TYPES: dict[str, type[Op]] = {
     cls.op: cls
     for cls in (Instantiate, Write, Read, Call, Grow, Size, View, ViewRead, ViewWrite, ViewLength,
-                MemoryNew)
+                MemoryNew, ComponentCall)
 }
 OPTIONAL = frozenset({"memory", "instance", "module", "name", "max", "shared", "index", "kind"})
 VIEW_KINDS = ("", "resizable", "resizable-fixed")
@@ -246,6 +263,8 @@ def op_to_json(op: Op) -> dict[str, Any]:
         name, value = f.name, getattr(op, f.name)
         if isinstance(value, bytes):
             out[name] = value.hex()
+        elif isinstance(op, ComponentCall) and name in ("params", "args"):
+            out[name] = list(value)
         elif name == "args":
             out[name] = [v.to_json() for v in value]
         elif name == "imports":
@@ -334,6 +353,12 @@ def _field(op: str, name: str, value: Any) -> Any:
             return bytes.fromhex(value)
         except ValueError:
             raise ScriptError(f"{op}: data is not hex: {value[:40]!r}") from None
+    if op == "component_call" and name in ("params", "args", "result"):
+        if name == "result":
+            return value
+        if not isinstance(value, list):
+            raise ScriptError(f"{op}: {name} must be a list, got {type(value).__name__}")
+        return tuple(value)
     if name == "args":
         if not isinstance(value, list):
             raise ScriptError(f"{op}: args must be a list, got {type(value).__name__}")
@@ -372,6 +397,9 @@ def describe_op(op: Op) -> str:
             return f"(view_write {view} {addr} {_short_hex(data)} ;; {len(data)} bytes)"
         case ViewLength(view):
             return f"(view_length {view})"
+        case ComponentCall(func, _, _, args):
+            text = " ".join(json.dumps(a, ensure_ascii=False) for a in args)
+            return f"(component_call {func}{' ' + text if text else ''})"
     raise ScriptError(f"unknown operation {op!r}")
 
 

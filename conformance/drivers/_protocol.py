@@ -164,6 +164,11 @@ class Driver:
             raise HostError("unsupported", f"{self.runtime_id}'s driver has no named instances or "
                             "host memories")
 
+    def component_call(self, func: str, params: List[Any], result: Any, args: List[Any]) -> Any:
+        """Call a component instance's export (docs/protocol.md, "Component calls"): ``params``
+        and ``result`` are WIT types as JSON, ``args`` and the answer wire values."""
+        raise HostError("unsupported", f"{self.runtime_id}'s driver runs no components")
+
     def usable_after_trap(self) -> bool:
         """Whether the instance's exports can still be called after a trap."""
         return True
@@ -383,6 +388,9 @@ class _Session:
                 return {"ok": None}
             if kind == "view_length":
                 return {"ok": d.view_length(str(op["view"]))}
+            if kind == "component_call":
+                return {"ok": d.component_call(str(op["func"]), list(op.get("params") or []),
+                                               op.get("result"), list(op.get("args") or []))}
             return {"error": "unsupported", "message": f"unknown operation {kind!r}"}
         except Trap as trap:
             return {"trap": trap.reason, "message": trap.message}

@@ -48,6 +48,11 @@ else:  # run as a file, possibly by another interpreter
         to_python,
     )
 
+if TYPE_CHECKING or __package__:
+    from .wasmtime_component import Components, is_component
+else:
+    from wasmtime_component import Components, is_component
+
 try:
     import wasmtime
 except ImportError as exc:  # pragma: no cover - depends on the machine
@@ -126,6 +131,7 @@ class WasmtimeDriver(Driver):
         self.compiled = CompiledModules()  # by module key, the least recently used dropped
         self.views: Dict[str, Any] = {}
         self.shared_import = _shared_import_fix()
+        self.components = Components(self.engine, self.compiled)
         self.new_script()
 
     def version(self) -> str:
@@ -159,6 +165,14 @@ class WasmtimeDriver(Driver):
         self.memory: Any = None
 
     def instantiate(self, wasm: bytes, key: str) -> None:
+        if is_component(wasm):  # the component model (wasmtime_component.py)
+            self.current, self.exports, self.memory = None, {}, None
+            try:
+                self.components.instantiate(wasm, key)
+            except wasmtime.Trap as exc:
+                raise self._trap(exc) from None
+            return
+        self.components.instance = None
         module = self._compiled(wasm, key)
         self.store = wasmtime.Store(self.engine)
         self.current = None
@@ -294,6 +308,12 @@ class WasmtimeDriver(Driver):
             return []
         values = result if len(types) > 1 else [result]
         return [from_python(t, v) for t, v in zip(types, values)]
+
+    def component_call(self, func: str, params: List[Any], result: Any, args: List[Any]) -> Any:
+        try:
+            return self.components.call(func, params, result, args)
+        except wasmtime.Trap as exc:
+            raise self._trap(exc) from None
 
     def raw_call(self, func: str, args: List[TypedValue]) -> Any:
         f: Any = self.exports.get(func)

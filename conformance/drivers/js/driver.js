@@ -789,12 +789,32 @@ class Session {
     this.views = Object.create(null);
     this.poisoned = '';
     this.current = null;
+    if (componentHost(this.bytesOf(moduleSpec).bytes) !== null) return this.instantiateComponent(moduleSpec);
     var compiled = this.compiledModule(moduleSpec);
     this.compiled = compiled;
     var instance = newInstance(compiled, {});
     this.instance = instance;
     var memory = instance.exports.memory;
     this.memory = memory instanceof WebAssembly.Memory ? memory : null;
+  }
+
+  // A component (component_host.js, loaded before the script ran): the instance's exports are
+  // the glue's functions, for component_call; it has no core exports and no memory.
+  instantiateComponent(moduleSpec) {
+    var entry = componentHost(null).loaded(this.bytesOf(moduleSpec).bytes);
+    if (entry === null || entry.error) {
+      throw new HostError('unsupported', 'jco could not load the component: ' + (entry ? entry.error : 'not loaded'));
+    }
+    var exports;
+    try {
+      exports = entry.instantiate();
+    } catch (err) {
+      var trap = asTrap(err);
+      if (trap !== null) throw trap;
+      throw new HostError('link-error', describeError(err));
+    }
+    this.compiled = null;
+    this.instance = { exports: {}, component: exports };
   }
 
   // An (instantiate): plain (a new instance of the request's module, as always), or linking,
@@ -1192,7 +1212,45 @@ var OPERATIONS = {
   view_length: function (session, op) {
     return keptView(session, stringField(op, 'view')).array.length;
   },
+
+  component_call: function (session, op) {
+    if (!session.instance.component) throw new HostError('unsupported', 'the instance is no component');
+    try {
+      return componentHost(null).call(session.instance.component, stringField(op, 'func'), op.params || [],
+        op.result === undefined ? null : op.result, op.args || []);
+    } catch (err) {
+      var trap = asTrap(err);
+      if (trap !== null) throw trap;
+      if (err && err.reason) throw new HostError(err.reason, describeError(err));
+      throw new GuestTrap('other', describeError(err)); // the glue's own checks while lifting
+    }
+  },
 };
+
+// component_host.js (jco), required at the first component; null where there is none (a page)
+// or, given bytes, where they are no component.
+var COMPONENT_HOST = null;
+function componentHost(bytes) {
+  if (bytes !== null && !(bytes.length >= 8 && bytes[4] === 0x0d && bytes[6] === 0x01)) return null;
+  if (IN_PAGE) return null;
+  if (COMPONENT_HOST === null) COMPONENT_HOST = require('./component_host.js');
+  return COMPONENT_HOST;
+}
+
+// A promise that loads (transpiles, imports) the request's component, or null when there is
+// nothing to load: jco's glue is an ES module, imported asynchronously, once per component.
+function componentToLoad(session, request) {
+  if (IN_PAGE || !request.ops.some(function (op) { return op && op.op === 'component_call'; })) return null;
+  var bytes;
+  try {
+    bytes = session.bytesOf(request.module).bytes;
+  } catch (err) {
+    return null;
+  }
+  var host = componentHost(bytes);
+  if (host === null || host.loaded(bytes) !== null) return null;
+  return host.load(bytes);
+}
 
 // ---------------------------------------------------------------------------
 // The bench command (conformance/bench.py): timing loops beside the engine, not
@@ -1594,6 +1652,11 @@ function handleRequest(session, request, blobs, out) {
     if (modules !== undefined && (modules === null || typeof modules !== 'object' || Array.isArray(modules))) {
       throw new TypeError('modules is not an object of modules by name');
     }
+    var loading = componentToLoad(session, request);
+    if (loading !== null) {
+      var run = function () { return handleRequest(session, request, [], out); };
+      return loading.then(run, run);
+    }
     out.reply(request.id, session.run(request.module, request.ops, modules));
   } catch (err) {
     var id = request !== null && typeof request === 'object' && request.id !== undefined ? request.id : null;
@@ -1656,7 +1719,7 @@ class Input {
   }
 
   pump() {
-    while (!this.done) {
+    while (!this.done && !this.paused) {
       if (this.waiting !== null) {
         if (this.length < this.waiting.total) return;
         var payload = this.take(this.waiting.total);
@@ -1698,13 +1761,34 @@ class Input {
   }
 
   handle(request, blobs) {
-    if (!handleRequest(this.session, request, blobs, STDOUT)) {
+    var going = handleRequest(this.session, request, blobs, STDOUT);
+    if (going !== null && typeof going === 'object' && typeof going.then === 'function') {
+      this.paused = true; // a component loading: the next request waits for it
+      var self = this;
+      going.then(function (more) {
+        self.paused = false;
+        if (!more) {
+          self.done = true;
+          finish();
+        } else if (self.ended) {
+          self.end();
+        } else {
+          self.pump();
+        }
+      });
+      return;
+    }
+    if (!going) {
       this.done = true;
       finish();
     }
   }
 
   end() {
+    if (this.paused) {
+      this.ended = true;
+      return;
+    }
     if (this.done) return;
     this.done = true;
     // a last line without its newline is answered; a request whose blobs were cut short is not
