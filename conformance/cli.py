@@ -111,8 +111,9 @@ def _check_replayable(script: Script, doc: dict[str, Any]) -> None:
     """A saved script is data: it names a guest this suite knows, and reads no file but a guest's.
 
     Its module is its own text (``wat``), a committed guest of guest-modules/, or a compiled
-    guest in the compile cache; a ``module`` path anywhere else is refused, so that replaying a
-    file from elsewhere cannot make the host read arbitrary files.
+    guest in the compile cache or the guest components' cache (``canonical_abi.guests``); a
+    ``module`` path anywhere else is refused, so that replaying a file from elsewhere cannot make
+    the host read arbitrary files.
     """
     for key in ("property", "runtime"):
         if not isinstance(doc.get(key, ""), str):
@@ -125,10 +126,12 @@ def _check_replayable(script: Script, doc: dict[str, Any]) -> None:
         raise ScriptError("absent_apis must be a list of strings")
     if script.module:
         path = Path(script.module).resolve()
-        roots = (GUEST_DIR.resolve(), default_cache_dir().resolve())
+        from conformance.canonical_abi.guests import component_cache_dir
+
+        roots = (GUEST_DIR.resolve(), default_cache_dir().resolve(), component_cache_dir().resolve())
         if path.suffix != ".wasm" or not any(path.is_relative_to(root) for root in roots):
             raise ScriptError(f"module {script.module!r} is neither in guest-modules nor in the compile "
-                              f"cache ({roots[1]})")
+                              f"cache ({roots[1]}) nor in the components' ({roots[2]})")
     elif not script.wat and script.guest not in GUEST_MODELS \
             and not (GUEST_DIR / f"{script.guest}.wasm").is_file():
         raise ScriptError(f"unknown guest {script.guest!r}: not in guest-modules, not a family the "

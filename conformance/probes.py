@@ -27,6 +27,7 @@ from conformance.driver_process import DriverProcess, memory_of
 from conformance.script import (
     PAGE_SIZE,
     Call,
+    ComponentCall,
     Grow,
     Import,
     Instantiate,
@@ -44,7 +45,8 @@ from conformance.script import (
 )
 
 FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
-            "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer")
+            "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer",
+            "component_model")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -102,6 +104,13 @@ SHARED_WAT = """(module
   (memory (export "memory") 1 2 shared)
   (func (export "add") (param i32 i32) (result i32) (i32.atomic.rmw.add (local.get 0) (local.get 1))))
 """
+COMPONENT_WAT = """(component
+  (core module $m
+    (func (export "echo") (param i32) (result i32) (local.get 0)))
+  (core instance $i (instantiate $m))
+  (func (export "echo") (param "x" u32) (result u32) (canon lift (core func $i "echo"))))
+"""
+"""a component (the Component Model) whose export echo: func(x: u32) -> u32 returns x"""
 LINK_REFUSALS = REFUSALS | {"link-error"}
 """a driver or binding that cannot give a module imports may say so as a link error"""
 
@@ -174,6 +183,15 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
           (Outcome.ok(), Outcome.ok(PAGE_SIZE), Outcome.ok((i32(1),)), Outcome.ok(2 * PAGE_SIZE),
            Outcome.ok(()), Outcome.ok(b"\x07")),
           frozenset(REFUSALS), "the host has no resizable buffer views", spec_only=True),
+    # the Component Model: a component's export called with a WIT value, lifted and lowered by the host
+    # (a u32 past 2**31: an unsigned value, not a signed i32); a driver that runs no components
+    # refuses (unsupported, or its instantiate invalid-module)
+    Probe("component_model",
+          Script.of("probe_component_model",
+                    [ComponentCall("echo", ("u32",), "u32", (7,)),
+                     ComponentCall("echo", ("u32",), "u32", (0xFFFF_FFFE,))], wat=COMPONENT_WAT),
+          (Outcome.ok(), Outcome.ok(7), Outcome.ok(0xFFFF_FFFE)),
+          frozenset(REFUSALS), "the host runs no components"),
     # one instance exports its memory, a second imports it: each sees the other's stores
     _link_probe("import_memory",
                 [Instantiate(name="a"), Instantiate(module="importer", name="b",

@@ -100,6 +100,8 @@ fault is right. FAULT is one of:
   shared-no-maximum, link-ignores-shared: shared memories, see tests/shared_faults.py
 - resizable-view-fixed: a length-tracking view over a resizable buffer keeps the length it was taken
                   with (tests/resizable_views.py, which gives every faulty runtime such views)
+- lift-drops-payload, list-big-endian, realloc-worst-case, post-return-ignored: component calls (the
+                  canonical ABI), see tests/component_faults.py
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
@@ -121,6 +123,7 @@ from boundary_faults import (
     chunked_write,
     rewrite_boundaries,
 )
+from component_faults import COMPONENT_FAULTS, ComponentFaults
 from isel_faults import ISEL_FAULTS, rewrite_isel
 from resizable_views import RESIZABLE_FAULTS, ResizableViews
 from shared_faults import SHARED_FAULTS, SharedFaults
@@ -147,7 +150,7 @@ FAULTS = ("stale", "off-by-one-end", "drop-byte", "lenient-end", "swallow-trap",
           "const-sub-as-add", "global-offset-ignored", "segment-link-error", "table-trap-other", "short-read",
           "padded-read",
           "poison-after-trap", *LINK_FAULTS, *LIMIT_FAULTS, *SHARED_FAULTS, *RESIZABLE_FAULTS,
-          "segfault", "hang")
+          *COMPONENT_FAULTS, "segfault", "hang")
 
 
 _MEMORY64 = re.compile(r'(\(memory \(export "memory"\) i64 \d+ )(\d+)\)')
@@ -165,7 +168,7 @@ def _fails_validation(engine: Any, wasm: bytes) -> bool:
     return False
 
 
-class FaultyDriver(ResizableViews, SharedFaults, WasmtimeDriver):
+class FaultyDriver(ComponentFaults, ResizableViews, SharedFaults, WasmtimeDriver):
     def __init__(self, fault: str) -> None:
         super().__init__()
         self.fault = fault
