@@ -54,7 +54,8 @@ def test_one_runtime_alone(tmp_path: Path) -> None:
     assert {"bytes", "strings", "probe_memory64"} <= {g["name"] for g in report["guests"]}
     assert set(report["runtimes"][0]["probes"]["features"]) == set(FEATURES) == {
         "bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
-        "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer", "component_model"}
+        "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer",
+        "component_model"}
     states = report["runtimes"][0]["probes"]["state"]
     # wasmtime has every feature but the JavaScript API's resizable buffers (its component_model probe
     # is a component in text, assembled by wasmtime's wat2wasm: no jco needed)
