@@ -138,12 +138,18 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
     for rid in ("linker", "loner"):
         report.runtimes[rid] = RuntimeRecord(rid)
     report.runtimes["linker"].probes = {"features": {}, "state": {
-        "host_memory": "works", "import_memory": "works", "shared_memory": "absent"},
+        "host_memory": "works", "import_memory": "works", "shared_memory": "absent",
+        "component_model": "works"},
         "detail": {"shared_memory": "module refused: error invalid-module (no threads)"}}
     report.runtimes["loner"].probes = {"features": {}, "state": {
-        "host_memory": "absent", "import_memory": "absent", "shared_memory": "works"},
+        "host_memory": "absent", "import_memory": "absent", "shared_memory": "works",
+        "component_model": "absent"},
         "detail": {"host_memory": "memory_new refused: error unsupported (no API)",
-                   "import_memory": "module refused: error unsupported (no API)"}}
+                   "import_memory": "module refused: error unsupported (no API)",
+                   "component_model": "module refused: error unsupported (no jco here)"}}
+    report.add(Result("test_canonical_abi.py::test_echo_round_trips", "linker", "pass"))
+    report.add(Result("test_canonical_abi.py::test_realloc_calls_are_the_engines", "linker",
+                      "known-divergence"))
     for name in ("test_writes_by_one_instance_are_seen_by_all", "test_grows_are_seen_by_every_instance"):
         report.add(Result(f"test_imports.py::{name}", "linker", "pass", case="host"))
         report.add(Result(f"test_imports.py::{name}", "linker", "pass", case="instance"))
@@ -159,9 +165,13 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
     assert edges["loner"]["imports"] == "no: memory_new refused: error unsupported (no API)"
     assert edges["loner"]["sharing_between_instances"] == "no: module refused: error unsupported (no API)"
     assert edges["loner"]["shared_memory"] == "yes: 1 of 2 properties pass; fail: atomics"
+    assert edges["linker"]["canonical_abi"] == (
+        "yes: 1 of 2 properties pass; known-divergence: realloc calls are the engines")
+    assert edges["loner"]["canonical_abi"] == "no: module refused: error unsupported (no jco here)"
     keys = list(edges["linker"])
     assert keys[keys.index("imports"):keys.index("validation") + 1] == [
-        "imports", "sharing_between_instances", "shared_memory", "resizable_buffers", "validation"]
+        "imports", "sharing_between_instances", "shared_memory", "resizable_buffers", "canonical_abi",
+        "validation"]
 
 
 def test_memory_at_its_edges_reports_embedder_limits_as_limits() -> None:

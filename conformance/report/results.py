@@ -192,6 +192,9 @@ class Report:
                 "shared_memory": self._family(rec.id, rec.probes, "shared_memory", "test_shared_memory.py::"),
                 "resizable_buffers": self._family(rec.id, rec.probes, "resizable_buffer",
                                                   "test_resizable_buffers.py::"),
+                # the Component Model's canonical ABI: component calls lifted and lowered by the host
+                "canonical_abi": self._family(rec.id, rec.probes, "component_model",
+                                              "test_canonical_abi.py::"),
                 "validation": self._validation(rec.id),
                 "embedder_limits": self._limits(rec.id),
             }
