@@ -311,12 +311,20 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
 
 
 def fail_at(runtime: WasmRuntime, script: Script, result: ScriptResult, index: int, expected: str,
-            message: str, wanted: tuple[Outcome, ...] = ()) -> NoReturn:
+            message: str, wanted: tuple[Outcome, ...] = (),
+            spec: Sequence[Sequence[Outcome]] | None = None) -> NoReturn:
     """Fail the property at operation ``index`` of ``script``, whose outcome is not ``expected``:
-    the counterexample saved, and ``message`` followed by where it was saved and its replay."""
+    the counterexample saved, and ``message`` followed by where it was saved and its replay.
+
+    ``spec``: the outcomes the spec allows for each operation, where the property computed them
+    itself (so that replay judges by them, not by the reference runtime, which may lack the
+    feature or choose otherwise where the spec allows several)."""
     got = str(result.outcomes[index])
+    extra: dict[str, Any] = {}
+    if spec is not None:
+        extra["spec"] = [[o.to_json() for o in allowed] for allowed in spec]
     saved = counterexample(runtime, script, status="fail", operation=index, expected=expected, got=got,
-                           outcomes=[o.to_json() for o in result.outcomes])
+                           outcomes=[o.to_json() for o in result.outcomes], **extra)
     path = save_counterexample(runtime, saved)
     replay = _replay(runtime, path)
     fail(runtime, ConformanceFailure(

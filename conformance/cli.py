@@ -21,7 +21,7 @@ from conformance.cguest import default_cache_dir
 from conformance.checks import REFERENCE
 from conformance.driver_process import DriverProcess, RuntimeUnavailable
 from conformance.guest_modules import GUEST_DIR
-from conformance.model import GUEST_MODELS, Checker, Verdict, check, check_against
+from conformance.model import GUEST_MODELS, Checker, Mismatch, Verdict, check, check_against
 from conformance.runtimes import BUILTIN, RuntimeSpec, UnknownRuntime, known_runtimes, parse_custom, select
 from conformance.script import Outcome, Script, ScriptError, describe_op
 
@@ -64,7 +64,11 @@ def replay(args: argparse.Namespace) -> int:
     if doc.get("property"):
         print(f"property: {doc['property']} (saved from {doc.get('runtime', '?')})")
     print(f"guest: {script.guest}" + (f" ({script.module})" if script.module else ""))
-    if script.guest not in GUEST_MODELS:
+    by_spec = _spec_of(doc, script)
+    if by_spec is not None:
+        print("the property computed the outcomes the spec allows for each operation: each runtime is "
+              "compared with them")
+    elif script.guest not in GUEST_MODELS:
         print(f"the model does not know this guest: each runtime is compared with {REFERENCE}")
     capacity = doc.get("capacity") if isinstance(doc.get("capacity"), int) else None
     apis = doc.get("absent_apis")
@@ -90,9 +94,14 @@ def replay(args: argparse.Namespace) -> int:
             print(f"  {result.status}: {result.detail}")
             differs += 1
             continue
-        verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity, absent)
-        expected = _expected(script, result.outcomes, reference, capacity, absent)
-        source = "model" if script.guest in GUEST_MODELS else REFERENCE
+        if by_spec is not None:  # the outcomes the property computed from the spec: judged by them
+            verdict = _by_spec(script, result.outcomes, by_spec)
+            expected = [" or ".join(str(o) for o in allowed) for allowed in by_spec]
+            source = "spec"
+        else:
+            verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity, absent)
+            expected = _expected(script, result.outcomes, reference, capacity, absent)
+            source = "model" if script.guest in GUEST_MODELS else REFERENCE
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
             flag = "  <-- differs" if verdict.mismatch and verdict.mismatch.index == i else ""
             print(f"  {i:>3}: {describe_op(op)}")
@@ -102,9 +111,29 @@ def replay(args: argparse.Namespace) -> int:
             differs += 1
             print(f"  DIFFERS: {verdict.mismatch.describe()}")
         else:
-            print("  agrees with the model" + (f" (chose: {'; '.join(verdict.choices)})"
-                                               if verdict.choices else ""))
+            judge = "the spec" if by_spec is not None else "the model"
+            print(f"  agrees with {judge}" + (f" (chose: {'; '.join(verdict.choices)})"
+                                              if verdict.choices else ""))
     return 1 if differs else 0
+
+
+def _spec_of(doc: dict[str, Any], script: Script) -> list[tuple[Outcome, ...]] | None:
+    """The saved outcomes the spec allows per operation (``checks.fail_at``'s ``spec``), if any."""
+    raw = doc.get("spec")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != len(script.ops) \
+            or not all(isinstance(a, list) and a and all(isinstance(o, dict) for o in a) for a in raw):
+        raise ScriptError("spec must list, per operation, the outcomes the spec allows")
+    return [tuple(Outcome.from_json(o, op) for o in allowed)
+            for op, allowed in zip(script.ops, raw, strict=True)]
+
+
+def _by_spec(script: Script, outcomes: tuple[Outcome, ...], spec: list[tuple[Outcome, ...]]) -> Verdict:
+    for index, (op, got, allowed) in enumerate(zip(script.ops, outcomes, spec, strict=True)):
+        if not any(got.same_as(o) for o in allowed):
+            return Verdict(Mismatch(index, op, allowed, got, "what the spec allows"))
+    return Verdict()
 
 
 def _check_replayable(script: Script, doc: dict[str, Any]) -> None:

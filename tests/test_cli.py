@@ -82,3 +82,26 @@ def test_the_replay_command_of_a_custom_driver_uses_the_documented_spelling() ->
 
     assert _replay(Runtime(), Path("x.json")) == (  # type: ignore[arg-type]
         "wasm-conformance replay x.json --runtime mine --driver 'mine=python driver.py'")
+
+
+def test_replay_judges_by_the_outcomes_the_property_computed_from_the_spec(tmp_path: Path) -> None:
+    """A counterexample that carries the outcomes the spec allows per operation (``spec``, saved by
+    a property that computes them itself) is replayed against them, not against the reference
+    runtime: a runtime that gives one of them agrees, one that gives another differs."""
+    script = {"guest": "imports", "ops": [{"op": "memory_new", "name": "m", "min": 1, "max": 2},
+                                          {"op": "instantiate"}, {"op": "grow", "delta": 2, "memory": "m"},
+                                          {"op": "size", "memory": "m"}],
+              "wat": '(module (memory (export "memory") 1))'}
+    allowed = [[{"ok": None}], [{"ok": None}], [{"error": "grow-failed"}], [{"ok": 65536}]]
+    doc = tmp_path / "c.json"
+    doc.write_text(json.dumps({"property": "p", "runtime": "x", "script": script, "spec": allowed}))
+    good = subprocess.run([sys.executable, "-m", "conformance", "replay", str(doc), "--runtime", "wasmtime"],
+                          capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0 and "agrees with the spec" in good.stdout, good.stdout + good.stderr
+    assert "spec:  error grow-failed" in good.stdout
+    allowed[3] = [{"ok": 131072}]  # a spec that says otherwise: wasmtime differs from it
+    doc.write_text(json.dumps({"property": "p", "runtime": "x", "script": script, "spec": allowed}))
+    bad = subprocess.run([sys.executable, "-m", "conformance", "replay", str(doc), "--runtime", "wasmtime"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "DIFFERS: operation 3" in bad.stdout, bad.stdout + bad.stderr
+    assert "what the spec allows" in bad.stdout

@@ -109,10 +109,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_validation.py::test_global_get_in_data_offsets",
         "test_probes.py::test_probe_answers_as_the_spec_says",
     },
-    "resizable-view-fixed": {
-        "test_resizable_buffers.py::test_resizable_views_across_grows",
-        "test_probes.py::test_probe_answers_as_the_spec_says",
-    },
+    "resizable-view-fixed": {"test_resizable_buffers.py::test_resizable_views_across_grows"},
     "zeroed-reuse": {
         "test_ownership.py::test_memory_reused_after_free_is_not_zero",
     },

@@ -413,7 +413,8 @@ def run_steps(runtime: WasmRuntime, provider: str, lo: int, hi: int | None, ops:
             continue
         fail_at(runtime, script, result, index, " or ".join(str(w) for w in want),
                 f"{runtime.id}: operation {index} on a memory shared by instances ({provider}-provided) "
-                f"gave {got}, expected {' or '.join(str(w) for w in want)}\n{script.describe()}\n")
+                f"gave {got}, expected {' or '.join(str(w) for w in want)}\n{script.describe()}\n",
+                spec=expected)
 
 
 def _view_choice(got: Outcome) -> str:

@@ -167,7 +167,7 @@ def test_resizable_views_across_grows(wasm_runtime: WasmRuntime, data: st.DataOb
         if not got.same_as(wanted):
             fail_at(wasm_runtime, script, result, index, str(wanted),
                     f"{wasm_runtime.id}: operation {index} ({op.op}) on views over a resizable buffer gave "
-                    f"{got}, expected {wanted}\n{script.describe()}\n")
+                    f"{got}, expected {wanted}\n{script.describe()}\n", spec=[(o,) for o in expected])
 
 
 @given(lo=st.integers(0, 2))
@@ -186,4 +186,5 @@ def test_a_memory_without_a_maximum_is_not_made_resizable(wasm_runtime: WasmRunt
         if not got.same_as(wanted):
             fail_at(wasm_runtime, script, result, index, str(wanted),
                     f"{wasm_runtime.id}: the resizable buffer of a memory of {lo} pages without a maximum: "
-                    f"operation {index} gave {got}, expected {wanted}\n{script.describe()}\n")
+                    f"operation {index} gave {got}, expected {wanted}\n{script.describe()}\n",
+                    spec=[(o,) for o in expected])
