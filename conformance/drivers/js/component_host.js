@@ -6,7 +6,9 @@
  * @bytecodealliance/jco-transpile, the transpiler `jco transpile` runs) into an ES module whose
  * JavaScript glue does the canonical ABI's lifting and lowering itself; the files are cached by
  * the component's sha256 and the transpiler's version under $XDG_CACHE_HOME (or ~/.cache)
- * /wasm-memory-conformance/jco. The module is imported once (asynchronously: load()), and each
+ * /wasm-memory-conformance/jco; deno, run with --allow-read alone, reads no environment and
+ * writes nothing: it finds jco beside its own executable (the npm install of js_engines) and
+ * transpiles each component in memory, importing the glue from a data: URL. The module is imported once (asynchronously: load()), and each
  * `instantiate` then instantiates it synchronously. component_call converts the protocol's JSON
  * values to jco's shapes and back, by the WIT types the operation carries:
  *
@@ -31,9 +33,38 @@ const os = require('os');
 const crypto = require('crypto');
 const url = require('url');
 
+// An environment variable, or undefined where the engine may not read it (deno runs with
+// --allow-read alone: reading the environment throws there).
+function env(name) {
+  try {
+    return process.env[name];
+  } catch (err) {
+    return undefined;
+  }
+}
+
+// Whether the environment can be read at all (not on deno without --allow-env), as it was when
+// this file was loaded (transpile() may give jco an empty one later).
+const ENV_READABLE = (function () {
+  try {
+    return typeof process.env.PATH === 'string' || process.env.PATH === undefined;
+  } catch (err) {
+    return false;
+  }
+}());
+
+function envReadable() {
+  return ENV_READABLE;
+}
+
 function jsDir() {
-  if (process.env.WASM_CONFORMANCE_JS_DIR) return process.env.WASM_CONFORMANCE_JS_DIR;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  if (env('WASM_CONFORMANCE_JS_DIR')) return env('WASM_CONFORMANCE_JS_DIR');
+  if (!envReadable()) {
+    // deno, from the npm install of conformance.js_engines: <js dir>/node_modules/.../deno
+    const cut = process.execPath.lastIndexOf(path.sep + 'node_modules' + path.sep);
+    if (cut >= 0) return process.execPath.slice(0, cut);
+  }
+  const base = env('XDG_CACHE_HOME') || path.join(os.homedir(), '.cache');
   return path.join(base, 'wasm-memory-conformance', 'js');
 }
 
@@ -56,8 +87,11 @@ function wasmTools() {
   return importFile(path.join(jcoDir(), 'dist', 'wasm-tools.js'));
 }
 
+// The transpiled files' cache, or null where the environment cannot be read (deno: the
+// component is then transpiled in memory, each time a driver process first meets it).
 function cacheDir() {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  if (!envReadable()) return null;
+  const base = env('XDG_CACHE_HOME') || path.join(os.homedir(), '.cache');
   return path.join(base, 'wasm-memory-conformance', 'jco');
 }
 
@@ -82,14 +116,43 @@ async function load(bytes) {
   }
 }
 
+async function transpile(bytes) {
+  let jco;
+  try {
+    jco = await importFile(path.join(jcoDir(), 'dist', 'index.js'));
+  } catch (err) {
+    // deno with --allow-read alone: the transpiler's WASI shim (preview2-shim) reads the
+    // environment when it is imported, which deno denies
+    if (envReadable()) throw err;
+    throw new Error('jco-transpile cannot run without access to the environment (deno --allow-read): '
+      + String(err && err.message || err).split('\n')[0]);
+  }
+  return jco.transpileBytes(Uint8Array.from(bytes), {
+    name: 'guest', instantiation: 'sync', noComponentErrorWrapping: false, emitTypescriptDeclarations: false,
+  });
+}
+
+// Without a cache (deno, read-only): the glue imported from a data: URL (it imports nothing),
+// its core modules compiled from the transpiler's output.
+async function loadInMemory(bytes, sha, version) {
+  const out = await transpile(bytes);
+  const generated = await import('data:text/javascript;base64,' + Buffer.from(out.files['guest.js']).toString('base64'));
+  const cores = new Map();
+  const getCoreModule = (name) => {
+    if (!cores.has(name)) cores.set(name, new WebAssembly.Module(out.files[name]));
+    return cores.get(name);
+  };
+  const entry = { version: version, instantiate: () => generated.instantiate(getCoreModule, {}) };
+  LOADED.set(sha, entry);
+  return entry;
+}
+
 async function loadNew(bytes, sha) {
   const version = jcoVersion();
+  if (cacheDir() === null) return loadInMemory(bytes, sha, version);
   const dir = path.join(cacheDir(), sha + '-' + version);
   if (!fs.existsSync(path.join(dir, 'guest.js'))) {
-    const jco = await importFile(path.join(jcoDir(), 'dist', 'index.js'));
-    const out = await jco.transpileBytes(Uint8Array.from(bytes), {
-      name: 'guest', instantiation: 'sync', noComponentErrorWrapping: false, emitTypescriptDeclarations: false,
-    });
+    const out = await transpile(bytes);
     const tmp = dir + '.' + process.pid + '.tmp';
     fs.mkdirSync(tmp, { recursive: true });
     for (const name of Object.keys(out.files)) {
