@@ -716,7 +716,7 @@ class DriverProcess:
             # It died while idle, after its last reply (a thread of the runtime, a browser that went
             # away): a crash, this script's, and a new driver for the next one; never a driver that
             # "gave no hello" (which would make the runtime unavailable for the rest of the run).
-            result = self._crashed(time.monotonic())
+            result = self._crashed(time.monotonic(), spawn=False)  # the next start() makes a new one
             return ScriptResult("crash", detail=f"{result.detail} (between scripts, before this one)")
         try:
             self.start()
@@ -914,7 +914,7 @@ class DriverProcess:
         self._watch_memory()
         return reply
 
-    def _crashed(self, began: float) -> ScriptResult:
+    def _crashed(self, began: float, spawn: bool = True) -> ScriptResult:
         assert self.proc is not None
         try:
             code = self.proc.wait(timeout=1 if self._eof else 10)
@@ -931,12 +931,13 @@ class DriverProcess:
             how = f"exited with status {code}"
         tail = self._stderr_tail()
         self.crashes += 1
-        self._restart()
+        self._restart(spawn)
         return ScriptResult("crash", detail=f"driver {how}" + (f"; stderr: {tail}" if tail else ""),
                             seconds=time.monotonic() - began)
 
-    def _restart(self) -> None:
-        """Replace a crashed or hung driver at once, so its start-up overlaps other work."""
+    def _restart(self, spawn: bool = True) -> None:
+        """Replace a crashed or hung driver at once, so its start-up overlaps other work (``spawn``
+        False: at the next start)."""
         self._kill()
         self.proc = None
         self.hello = None
@@ -944,6 +945,8 @@ class DriverProcess:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if not spawn:
+            return
         try:
             self._spawn()
         except RuntimeUnavailable:
