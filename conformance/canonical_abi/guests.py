@@ -32,6 +32,20 @@ under node), cached by content. The world::
   ``counts`` returns (echo's post-returns, digest's post-returns, ``cabi_realloc`` calls).
 
 Default string encoding (UTF-8), as the component's ``canon lift`` options.
+
+**Trap guests** (:func:`trap_component`), for what a host must refuse to lift: for a WIT type
+``T`` whose flat result is one ``i32`` or spilled to memory, the world is only::
+
+    export bad: func(at: u32, data: list<u8>, ret: u32) -> T;
+
+``bad`` copies ``data`` (lowered by the host into ``cabi_realloc``'s block at :data:`ARENA`) to
+``at`` and returns ``ret`` as its one core result: ``T``'s flat value itself where ``T``
+flattens to one ``i32`` (a ``char``, an ``enum``, a ``bool``), else the pointer to ``T`` in
+memory (a string's or list's pointer and length, a variant's discriminant), which the data
+put there. So the test chooses every byte and constant the host lifts, one component per
+``T`` and string encoding (``string-encoding=utf16`` on the ``canon lift`` where asked), and
+the engine lifts the same: memory is :data:`TRAP_MEMORY` bytes (one page, never grown: the
+allocator traps rather than grow) holding ``data`` at ``ARENA`` and at ``at``.
 """
 
 from __future__ import annotations
@@ -63,11 +77,15 @@ from .wit import wit, wit_typedefs
 __all__ = [
     "ARENA",
     "LOG_CAPACITY",
+    "TRAP_MEMORY",
     "ComponentToolError",
     "component",
     "component_cache_dir",
     "guest_wat",
     "guest_wit",
+    "trap_component",
+    "trap_guest_wat",
+    "trap_guest_wit",
 ]
 
 COUNTS = 0x10
@@ -232,6 +250,41 @@ def guest_wat(t: WitType) -> str:
     return f'(module\n  (memory (export "memory") 1)\n{_COMMON}{_echo(t)})\n'
 
 
+TRAP_MEMORY = 1 << 16
+"""a trap guest's memory: one page, never grown"""
+
+
+def trap_guest_wit(t: WitType) -> str:
+    """The WIT of ``t``'s trap guest: ``bad: func(at: u32, data: list<u8>, ret: u32) -> T``."""
+    decls = wit_typedefs(t)
+    body = "".join(f"  {line}\n" if line else "\n" for line in decls.splitlines())
+    return (f"package conformance:guest;\n\nworld guest {{\n{body}"
+            f"  export bad: func(at: u32, data: list<u8>, ret: u32) -> {wit(t)};\n}}\n")
+
+
+def trap_guest_wat(t: WitType) -> str:
+    """The core module of ``t``'s trap guest (see the module's documentation)."""
+    results = list(flatten_functype([], [t], context="lift").results)
+    if results != ["i32"]:
+        raise ValueError(f"{wit(t)}: its flat result is {results}, not one i32 (a value or a pointer)")
+    return f"""(module
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const {ARENA}))
+  (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32)
+    (result i32)
+    (local $ptr i32)
+    (local.set $ptr (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+    (if (i32.gt_u (i32.add (local.get $ptr) (local.get $size)) (i32.const {TRAP_MEMORY}))
+      (then unreachable))
+    (global.set $next (i32.add (local.get $ptr) (local.get $size)))
+    (local.get $ptr))
+  (func (export "bad") (param $at i32) (param $data i32) (param $len i32) (param $ret i32) (result i32)
+    (memory.copy (local.get $at) (local.get $data) (local.get $len))
+    (local.get $ret)))
+"""
+
+
 # -- the component, made by jco's wasm-tools under node, cached by content ------------------
 
 TOOL = Path(__file__).resolve().parent.parent / "drivers" / "js" / "component_tool.js"
@@ -282,11 +335,14 @@ class _Tool:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
-    def make(self, wasm: bytes, wit_text: str) -> bytes:
+    def make(self, wasm: bytes, wit_text: str, string_encoding: str = "utf8") -> bytes:
+        request = {"wasm": wasm.hex(), "wit": wit_text}
+        if string_encoding != "utf8":
+            request["stringEncoding"] = string_encoding
         with self.lock:
             self.start()
             assert self.proc is not None and self.proc.stdin is not None
-            self.proc.stdin.write((json.dumps({"wasm": wasm.hex(), "wit": wit_text}) + "\n").encode())
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
             answer = self._read()
         if "error" in answer:
@@ -299,16 +355,28 @@ _TOOL = _Tool()
 
 def component(t: WitType, *, cache_dir: Path | None = None) -> Path:
     """The path of ``t``'s guest component, made once per content (module, WIT, jco's version)."""
+    return _made(guest_wat(t), guest_wit(t), "utf8", cache_dir)
+
+
+def trap_component(t: WitType, string_encoding: str = "utf8", *, cache_dir: Path | None = None) -> Path:
+    """The path of ``t``'s trap guest component, its ``canon lift`` in ``string_encoding``
+    (``utf8`` or ``utf16``)."""
+    if string_encoding not in ("utf8", "utf16"):
+        raise ValueError(f"a trap guest's strings are utf8 or utf16, not {string_encoding!r}")
+    return _made(trap_guest_wat(t), trap_guest_wit(t), string_encoding, cache_dir)
+
+
+def _made(wat: str, wit_text: str, string_encoding: str, cache_dir: Path | None) -> Path:
     from conformance.guests import assemble
 
-    wasm = assemble(guest_wat(t))
-    wit_text = guest_wit(t)
+    wasm = assemble(wat)
     where = cache_dir or component_cache_dir()
-    digest = hashlib.sha256(wasm + b"\0" + wit_text.encode() + b"\0" + TOOL.read_bytes())
+    digest = hashlib.sha256(wasm + b"\0" + wit_text.encode() + b"\0" + string_encoding.encode() + b"\0"
+                            + TOOL.read_bytes())
     path = where / f"{digest.hexdigest()}.wasm"
     if path.is_file():
         return path
-    made = _TOOL.make(wasm, wit_text)
+    made = _TOOL.make(wasm, wit_text, string_encoding)
     where.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(made)

@@ -209,7 +209,10 @@ class Components:
 
 
 def _host_error(reason: str, what: Any) -> Exception:
-    """A HostError of ``reason``; "trap" makes a Trap (reason other) with the runtime's words."""
+    """A HostError of ``reason``; "trap" makes a Trap with the runtime's words, of reason
+    ``canonical-abi``: the binding raises a WasmtimeError, not a wasm trap, where the canonical ABI
+    traps while lifting or lowering (invalid UTF-8, a pointer out of bounds or misaligned, a char or
+    discriminant out of range: docs/protocol.md, "Component calls")."""
     try:
         from ._protocol import HostError, Trap
     except ImportError:  # run as a file
@@ -217,7 +220,7 @@ def _host_error(reason: str, what: Any) -> Exception:
     text = str(what).strip()
     message = text.splitlines()[0] if text else type(what).__name__
     if reason == "trap":
-        return Trap("other", message)
+        return Trap("canonical-abi", message)
     return HostError(reason, message)
 
 

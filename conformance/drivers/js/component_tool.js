@@ -1,7 +1,8 @@
 'use strict';
 /*
  * Makes guest components with jco's bundled wasm-tools (conformance/canonical_abi/guests.py):
- * a JSON line in, {"wasm": hex core module, "wit": world text}, a JSON line out,
+ * a JSON line in, {"wasm": hex core module, "wit": world text, "stringEncoding": "utf16" (optional:
+ * the canon lift's string-encoding, default utf8)}, a JSON line out,
  * {"component": hex} or {"error": why}; the first line out is a hello,
  * {"tool": "jco-transpile", "version": ...} or {"unavailable": why}.
  * componentEmbed({binary, witSource}) then componentNew(embedded): deterministic, the same
@@ -39,7 +40,9 @@ async function answer(tools, line) {
   try {
     const request = JSON.parse(line);
     const binary = Uint8Array.from(Buffer.from(request.wasm, 'hex'));
-    const embedded = await tools.componentEmbed({ binary, witSource: request.wit });
+    const options = { binary, witSource: request.wit };
+    if (request.stringEncoding) options.stringEncoding = request.stringEncoding;
+    const embedded = await tools.componentEmbed(options);
     const component = await tools.componentNew(embedded);
     out = { component: Buffer.from(component).toString('hex') };
   } catch (err) {

@@ -1222,7 +1222,9 @@ var OPERATIONS = {
       var trap = asTrap(err);
       if (trap !== null) throw trap;
       if (err && err.reason) throw new HostError(err.reason, describeError(err));
-      throw new GuestTrap('other', describeError(err)); // the glue's own checks while lifting
+      // the glue's own checks while lifting or lowering (jco throws a TypeError or RangeError where
+      // the canonical ABI traps): docs/protocol.md, "Component calls"
+      throw new GuestTrap('canonical-abi', describeError(err));
     }
   },
 };
