@@ -102,6 +102,9 @@ fault is right. FAULT is one of:
                   with (tests/resizable_views.py, which gives every faulty runtime such views)
 - lift-drops-payload, list-big-endian, realloc-worst-case, post-return-ignored: component calls (the
                   canonical ABI), see tests/component_faults.py
+- string-lift-lossy, list-length-clamped, char-replaced: a component call's result lifted where the
+                  canonical ABI traps (U+FFFD for invalid strings and chars, lists cut at the end of
+                  memory), see tests/component_faults.py
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """
