@@ -1,5 +1,6 @@
-"""What a host lifting a guest's bad result must do: trap, as the engine (``conformance.canonical_abi``)
-does, never lift garbage; and where the spec does not trap, lift what the engine lifts.
+"""A host lifting a guest's bad result traps where the canonical ABI engine does, never lifts garbage.
+
+Where the spec does not trap, it lifts what the engine (``conformance.canonical_abi``) lifts.
 
 Each example is one call of a **trap guest** (``canonical_abi/guests.py``, :func:`trap_component`):
 ``bad(at, data, ret) -> T`` copies the bytes ``data`` to ``at`` in its memory and returns ``ret`` as
