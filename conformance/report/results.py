@@ -194,7 +194,7 @@ class Report:
                                                   "test_resizable_buffers.py::"),
                 # the Component Model's canonical ABI: component calls lifted and lowered by the host
                 "canonical_abi": self._family(rec.id, rec.probes, "component_model",
-                                              "test_canonical_abi.py::"),
+                                              "test_canonical_abi"),  # and test_canonical_abi_traps.py
                 "validation": self._validation(rec.id),
                 "embedder_limits": self._limits(rec.id),
             }
