@@ -298,6 +298,8 @@ def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None 
     """
     out = Features(capacity_cap=capacity_cap)
     for feature, p in PROBES.items():
+        if feature == "component_model" and process.spec.family == "js":
+            _transpiled_for_js(p.script)
         result = process.run(p.script)
         state, detail = judge(p, result.status, result.outcomes, result.detail)
         out.state[feature], out.detail[feature] = state, detail
@@ -309,6 +311,17 @@ def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None 
         out.max_pages = _capacity(process, virtual_cap, out)
     out.cheap_pages = (out.max_pages or 0) if virtual else min(out.max_pages or 0, capacity_cap)
     return out
+
+
+def _transpiled_for_js(script: Script) -> None:
+    """The probe's component transpiled by jco into its cache first: a JS host that cannot run the
+    transpiler itself (deno) reads the glue from there, as it does every generated component's."""
+    from conformance.canonical_abi.guests import ensure_transpiled
+    from conformance.guests import module_of
+
+    component = module_of(script.guest, script.module, script.wat).inline
+    if component is not None:
+        ensure_transpiled(component)  # (no node or jco here: the host says so itself)
 
 
 def _growth_cost(process: DriverProcess, pages: int) -> tuple[bool, str]:

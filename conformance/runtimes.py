@@ -175,7 +175,7 @@ def builtin_runtimes() -> dict[str, RuntimeSpec]:
                 needs="CPython 3.10, PyPI wasmer and wasmer_compiler_singlepass 1.1.0 (make setup-wasmer)"),
         _js("node", "node", (), "Node.js (V8)", "node on PATH"),
         _js("bun", "bun", (), "Bun (JavaScriptCore)", "npm package bun (python -m conformance.js_engines)"),
-        _js("deno", "deno", ("run", "--allow-read", "--quiet"), "Deno (V8)",
+        _js("deno", "deno", ("run", "--allow-read", "--allow-env=JCO_DEBUG", "--quiet"), "Deno (V8)",
             "npm package deno (python -m conformance.js_engines)"),
         _browser("firefox", "Firefox ESR (SpiderMonkey), a headless page driven over WebDriver BiDi",
                  "Debian firefox-esr (make setup-browsers), npm puppeteer-core (make setup-js)"),

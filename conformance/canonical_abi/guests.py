@@ -350,7 +350,35 @@ class _Tool:
         return bytes.fromhex(answer["component"])
 
 
+    def transpile(self, component: bytes) -> None:
+        """Have jco transpile ``component`` into its cache (for deno, which cannot transpile)."""
+        with self.lock:
+            self.start()
+            assert self.proc is not None and self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps({"transpile": component.hex()}) + "\n").encode())
+            self.proc.stdin.flush()
+            answer = self._read()
+        if "error" in answer:
+            raise ComponentToolError(str(answer["error"]))
+
+
 _TOOL = _Tool()
+_TRANSPILED: set[str] = set()
+
+
+def ensure_transpiled(component: bytes) -> str:
+    """Make sure jco's transpiled glue of ``component`` is in its cache, where a JS host that cannot
+    run the transpiler (deno) finds it: "" when done (or done before in this process), else why not
+    (no node or no jco here: the hosts then say so themselves)."""
+    digest = hashlib.sha256(component).hexdigest()
+    if digest in _TRANSPILED:
+        return ""
+    try:
+        _TOOL.transpile(component)
+    except (ComponentToolError, OSError) as exc:
+        return str(exc)
+    _TRANSPILED.add(digest)
+    return ""
 
 
 def component(t: WitType, *, cache_dir: Path | None = None) -> Path:

@@ -87,12 +87,38 @@ function wasmTools() {
   return importFile(path.join(jcoDir(), 'dist', 'wasm-tools.js'));
 }
 
-// The transpiled files' cache, or null where the environment cannot be read (deno: the
-// component is then transpiled in memory, each time a driver process first meets it).
+// The transpiled files' cache. Where the environment cannot be read (deno), the folder beside
+// the JS engines' own (<cache>/wasm-memory-conformance/jco), read only: node fills it when it
+// makes a component (component_tool.js, ensureTranspiled), and the suite for its probe's.
 function cacheDir() {
-  if (!envReadable()) return null;
+  if (!envReadable()) return path.join(path.dirname(jsDir()), 'jco');
   const base = env('XDG_CACHE_HOME') || path.join(os.homedir(), '.cache');
   return path.join(base, 'wasm-memory-conformance', 'jco');
+}
+
+// Transpile the component into the cache, unless it is there (node: the environment is read).
+async function ensureTranspiled(bytes) {
+  const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+  const dir = path.join(cacheDir(), sha + '-' + jcoVersion());
+  if (!fs.existsSync(path.join(dir, 'guest.js'))) await writeTranspiled(bytes, dir);
+  return dir;
+}
+
+async function writeTranspiled(bytes, dir) {
+  const out = await transpile(bytes);
+  const tmp = dir + '.' + process.pid + '.tmp';
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const name of Object.keys(out.files)) {
+    fs.mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
+    fs.writeFileSync(path.join(tmp, name), out.files[name]);
+  }
+  // package.json of its own: the generated guest.js is an ES module
+  fs.writeFileSync(path.join(tmp, 'package.json'), '{"type": "module"}\n');
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (err) { // another process made it first
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 const LOADED = new Map(); // sha256 -> {instantiate(), version}
@@ -149,23 +175,11 @@ async function loadInMemory(bytes, sha, version) {
 
 async function loadNew(bytes, sha) {
   const version = jcoVersion();
-  if (cacheDir() === null) return loadInMemory(bytes, sha, version);
   const dir = path.join(cacheDir(), sha + '-' + version);
   if (!fs.existsSync(path.join(dir, 'guest.js'))) {
-    const out = await transpile(bytes);
-    const tmp = dir + '.' + process.pid + '.tmp';
-    fs.mkdirSync(tmp, { recursive: true });
-    for (const name of Object.keys(out.files)) {
-      fs.mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
-      fs.writeFileSync(path.join(tmp, name), out.files[name]);
-    }
-    // package.json of its own: the generated guest.js is an ES module
-    fs.writeFileSync(path.join(tmp, 'package.json'), '{"type": "module"}\n');
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (err) { // another process made it first
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    // deno cannot run the transpiler (it reads the environment): in memory, which says why it fails
+    if (!envReadable()) return loadInMemory(bytes, sha, version);
+    await writeTranspiled(bytes, dir);
   }
   const generated = await importFile(path.join(dir, 'guest.js'));
   const cores = new Map();
@@ -317,4 +331,4 @@ function call(exports, func, params, result, args) {
   }
 }
 
-module.exports = { isComponent, load, loaded, call, wasmTools, jcoVersion, camel };
+module.exports = { isComponent, load, loaded, call, wasmTools, jcoVersion, camel, ensureTranspiled };
