@@ -23,7 +23,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# (imported here, not when a JS host is first probed: Hypothesis draws on the constants of the
+# local modules loaded so far, so a module imported while one runtime's tests run would give the
+# next runtime other examples than the first had)
+from conformance.canonical_abi.guests import ensure_transpiled
 from conformance.driver_process import DriverProcess, memory_of
+from conformance.guests import module_of
 from conformance.script import (
     PAGE_SIZE,
     Call,
@@ -316,9 +321,6 @@ def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None 
 def _transpiled_for_js(script: Script) -> None:
     """The probe's component transpiled by jco into its cache first: a JS host that cannot run the
     transpiler itself (deno) reads the glue from there, as it does every generated component's."""
-    from conformance.canonical_abi.guests import ensure_transpiled
-    from conformance.guests import module_of
-
     component = module_of(script.guest, script.module, script.wat).inline
     if component is not None:
         ensure_transpiled(component)  # (no node or jco here: the host says so itself)
