@@ -310,6 +310,27 @@ def check_script(runtime: WasmRuntime, script: Script) -> tuple[Outcome, ...]:
     return result.outcomes
 
 
+def check_spec(runtime: WasmRuntime, script: Script, allowed: Sequence[Sequence[Outcome]],
+               what: str = "") -> tuple[Outcome, ...]:
+    """Run ``script`` and fail at its first operation whose outcome is none of those the spec allows
+    there (``allowed``, one sequence per operation, computed by the property itself); returns the
+    outcomes. For a property that can say the spec's outcomes where the reference runtime cannot
+    stand for them (it lacks the feature, or chose another of several allowed outcomes). A crash or
+    a timeout fails as in :func:`check_script`; the counterexample keeps ``allowed``, so replay
+    judges by it."""
+    __tracebackhide__ = True
+    result = runtime.run(script)
+    if result.status != "ok":
+        return check_script(runtime, script)
+    for index, (op, got, want) in enumerate(zip(script.ops, result.outcomes, allowed, strict=True)):
+        if not any(got.same_as(w) for w in want):
+            expected = " or ".join(str(w) for w in want)
+            fail_at(runtime, script, result, index, expected,
+                    f"{runtime.id}: operation {index} ({describe_op(op)}){' ' + what if what else ''} gave "
+                    f"{got}, expected {expected}\n{script.describe()}\n", spec=allowed)
+    return result.outcomes
+
+
 def fail_at(runtime: WasmRuntime, script: Script, result: ScriptResult, index: int, expected: str,
             message: str, wanted: tuple[Outcome, ...] = (),
             spec: Sequence[Sequence[Outcome]] | None = None) -> NoReturn:
