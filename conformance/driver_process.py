@@ -221,6 +221,7 @@ def _death_signal() -> Callable[[], None] | None:
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_DEFAULTS: dict[type, dict[str, Any]] = {}
 
 
 def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[str, Any]]:
@@ -235,11 +236,14 @@ def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[s
         names = _FIELD_NAMES.get(cls)
         if names is None:
             names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(op))
+            _FIELD_DEFAULTS[cls] = {f.name: f.default for f in fields(op)}
+        defaults = _FIELD_DEFAULTS[cls]
         wire: dict[str, Any] = {"op": op.op}
         for name in names:
             value = getattr(op, name)
             if name in OPTIONAL or name == "imports":  # left out at its default, as op_to_json does
-                if value in _DEFAULTS.get(name, ("", ())) and type(value) is not int:
+                default = defaults[name]
+                if value == default and type(value) is type(default):
                     continue
                 wire[name] = [i.to_json() for i in value] if name == "imports" else value
                 continue
@@ -260,8 +264,6 @@ def wire_ops(ops: Iterable[Op], blobs: list[bytes] | None = None) -> list[dict[s
 
 
 _SPLICE = 4096
-_DEFAULTS: dict[str, tuple[Any, ...]] = {"max": (None,), "shared": (False,), "index": ("i32",)}
-"""the defaults of the optional fields that are not "" or () (script.OPTIONAL)"""
 
 
 def request_line(request: dict[str, Any]) -> list[bytes]:
