@@ -2,9 +2,11 @@
 conformance/drivers/js/driver.js behind the bridge conformance/drivers/js/browser_host.js.
 
 Real browsers, no mocks: each that is installed here says hello with its own version, answers a
-script on the ``bytes`` guest as node does (a view held across a grow included), a page that never
-answers is a ``timeout`` after which the run goes on, and a browser killed under the bridge makes
-the next script a ``crash`` and a restarted bridge works again; neither leaves a process behind.
+script on the ``bytes`` guest as node does (a view held across a grow included), calls a
+component's export through jco's glue (transpiled by the bridge, loaded by the page) as node does,
+a page that never answers is a ``timeout`` after which the run goes on, and a browser killed
+under the bridge makes the next script a ``crash`` and a restarted bridge works again; neither
+leaves a process behind.
 A browser that is not installed (make setup-browsers) is a skip with the bridge's reason.
 """
 
@@ -17,11 +19,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.canonical_abi import S64, STRING, U8, Field, List, Record, type_to_json
+from conformance.canonical_abi.guests import ComponentToolError, component
+from conformance.canonical_abi.wire import to_wire
 from conformance.driver_process import DriverProcess, RuntimeUnavailable, descendants
 from conformance.runtimes import known_runtimes
 from conformance.script import (
     PAGE_SIZE,
     Call,
+    ComponentCall,
     Grow,
     Instantiate,
     Outcome,
@@ -152,6 +158,28 @@ def test_a_bytes_script_gives_what_node_gives(browser: DriverProcess, node: Driv
     pairs = zip(ops, got.outcomes, want.outcomes, strict=True)
     assert [said(o) for o in got.outcomes] == [said(o) for o in want.outcomes], "\n".join(
         f"{op!r}: {said(g)} / node {said(w)}" for op, g, w in pairs)
+
+
+def test_a_component_call_gives_what_node_gives(browser: DriverProcess, node: DriverProcess) -> None:
+    # a record with a string (UTF-8 in memory, realloc'd by the glue), an s64 (a BigInt) and a list
+    t = Record("entry", (Field("name", STRING), Field("at", S64), Field("tags", List(U8))))
+    value = {"name": "h\u00e9llo \U0001F600", "at": -(2**63), "tags": [0, 7, 255]}
+    try:
+        guest = component(t)
+    except ComponentToolError as exc:
+        pytest.skip(f"no guest component: {exc}")
+    tj, wire = type_to_json(t), to_wire(t, value)
+    script = Script.of("component", [ComponentCall("echo", (tj,), tj, (wire,)),
+                                     ComponentCall("echo", (tj,), tj, (wire,)),  # the same instance again
+                                     ComponentCall("no-such", (), None)], module=str(guest))
+    got = browser.run(script)
+    want = node.run(script)
+    assert (got.status, want.status) == ("ok", "ok"), (got.detail, want.detail)
+    assert [said(o) for o in got.outcomes] == [said(o) for o in want.outcomes]
+    assert got.outcomes[1] == Outcome.ok(wire) and got.outcomes[2] == Outcome.ok(wire), got.outcomes
+    assert got.outcomes[3].kind == "error" and got.outcomes[3].reason == "no-such-export", got.outcomes[3]
+    again = browser.run(script)  # the page keeps the loaded glue: a second script instantiates it anew
+    assert [said(o) for o in again.outcomes] == [said(o) for o in got.outcomes], again.detail
 
 
 def test_a_page_that_never_answers_is_a_timeout_and_the_run_goes_on(browser: DriverProcess) -> None:

@@ -14,6 +14,15 @@
  * globalThis.wasmConformance.handle(line) over the automation channel; the page's reply line comes
  * back here and goes to stdout. A module the request names by path is read here and sent as hex.
  *
+ * Components (docs/protocol.md, "Component calls"): the page cannot run jco's transpiler, so this
+ * process does, for a request that calls a component (component_host.js's ensureTranspiled, into
+ * jco's cache), and serves the cache's files to the page under /jco/<sha256>-<jco version>/ (the
+ * glue guest.js as text/javascript, its core modules as application/wasm). It tells the page
+ * where, in the request's module: "jco": {"base": "/jco/<dir>/", "cores": [...]}, or
+ * {"error": why}. The page compiles the core modules, imports the glue and converts values with
+ * component_values.js (served as a classic script before driver.js, the file component_host.js
+ * requires on node); handle(line) answers such a request with a promise, which the bridge awaits.
+ *
  * Crashes and hangs are the suite's to see: a crashed page or a browser that goes away ends this
  * process with status 1 (the suite sees a crash and starts another); a page that never answers is
  * killed with this process's group at the script timeout. The browser is started in a session of
@@ -40,6 +49,7 @@ const path = require('path');
 const PROTOCOL_VERSION = 1;
 const RUNTIME = process.argv[2] || 'chromium';
 const DRIVER_JS = path.join(__dirname, 'driver.js');
+const COMPONENT_VALUES_JS = path.join(__dirname, 'component_values.js');
 const TMP_PREFIX = 'wasm-conformance-browser-';
 
 console.log = console.error;
@@ -245,10 +255,23 @@ function launcher(exe) {
 // The page's server: 127.0.0.1, an ephemeral port, cross-origin isolated
 
 const PAGE = '<!doctype html>\n<meta charset="utf-8">\n<title>wasm-memory-conformance</title>\n'
+  + '<script src="/component_values.js"></script>\n'
   + '<script src="/driver.js"></script>\n';
+
+// A file of jco's cache the page may load: /jco/<sha256>-<jco version>/<name>.js or .wasm, a file
+// directly inside one transpiled component's folder; its path and content type, or null.
+const JCO_ROUTE = /^\/jco\/([0-9a-f]{64}-[0-9A-Za-z.+-]+)\/([0-9A-Za-z_.-]+\.(js|wasm))$/;
+
+function jcoFile(route) {
+  const m = JCO_ROUTE.exec(route);
+  if (m === null || m[2].startsWith('.')) return null;
+  const file = path.join(components().cacheDir(), m[1], m[2]);
+  return { file: file, type: m[3] === 'js' ? 'text/javascript; charset=utf-8' : 'application/wasm' };
+}
 
 function serve() {
   const driver = fs.readFileSync(DRIVER_JS);
+  const componentValues = fs.readFileSync(COMPONENT_VALUES_JS);
   const server = http.createServer(function (req, res) {
     const headers = {
       'Cross-Origin-Opener-Policy': 'same-origin',
@@ -263,6 +286,23 @@ function serve() {
     } else if (url === '/driver.js') {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8' });
       res.end(driver);
+    } else if (url === '/component_values.js') {
+      res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8' });
+      res.end(componentValues);
+    } else if (url.startsWith('/jco/')) {
+      let found = null;
+      let body = null;
+      try {
+        found = jcoFile(url);
+        if (found !== null) body = fs.readFileSync(found.file);
+      } catch (err) { /* not there: 404 */ }
+      if (body === null) {
+        res.writeHead(404, headers);
+        res.end();
+      } else {
+        res.writeHead(200, { ...headers, 'Content-Type': found.type });
+        res.end(body);
+      }
     } else if (url === '/favicon.ico') {
       res.writeHead(204, headers);
       res.end();
@@ -681,8 +721,35 @@ function inlineModule(spec) {
   return out;
 }
 
+// component_host.js, required at the first component (it finds jco where make setup-js put it).
+let componentHostModule = null;
+function components() {
+  if (componentHostModule === null) componentHostModule = require('./component_host.js');
+  return componentHostModule;
+}
+
+const COMPONENT_HEADER = '0061736d0d000100'; // \0asm, version 0x0d, layer 1: a component
+const transpiled = new Map(); // the component's hex -> the module's "jco" for the page
+
+// Where the page finds the component a request calls: transpiled here into jco's cache (once per
+// component and bridge; another process may have done it already), its files listed.
+async function jcoFor(hex) {
+  let known = transpiled.get(hex);
+  if (known) return known;
+  try {
+    const dir = await components().ensureTranspiled(Buffer.from(hex, 'hex'));
+    const cores = fs.readdirSync(dir).filter(function (name) { return name.endsWith('.wasm'); }).sort();
+    known = { base: '/jco/' + path.basename(dir) + '/', cores: cores };
+  } catch (err) {
+    known = { error: 'jco could not transpile the component here: ' + errorText(err) };
+  }
+  transpiled.set(hex, known);
+  if (transpiled.size > 256) transpiled.delete(transpiled.keys().next().value);
+  return known;
+}
+
 // The request line for the page, or null for a shutdown.
-function prepare(line) {
+async function prepare(line) {
   let request;
   try {
     request = JSON.parse(line);
@@ -705,6 +772,13 @@ function prepare(line) {
       }
     }
   }
+  const module = request.module;
+  if (module && typeof module === 'object' && typeof module.hex === 'string'
+      && module.hex.slice(0, COMPONENT_HEADER.length).toLowerCase() === COMPONENT_HEADER
+      && Array.isArray(request.ops) && request.ops.some(function (op) { return op && op.op === 'component_call'; })) {
+    module.jco = await jcoFor(module.hex);
+    changed = true;
+  }
   return changed ? JSON.stringify(request) : line;
 }
 
@@ -719,7 +793,7 @@ function serveRequests(host) {
       const line = queue.shift();
       if (!line.trim()) continue;
       if (broken) die(broken);
-      const prepared = prepare(line);
+      const prepared = await prepare(line);
       if (prepared === null) break;
       let reply;
       try {

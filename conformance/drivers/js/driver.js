@@ -11,7 +11,9 @@
  * In a browser page (no process, Deno or Bun: browser_host.js serves it there) it
  * runs nothing by itself: it defines globalThis.wasmConformance.handle(line),
  * which takes one request line (hex payloads, modules as hex) and returns the
- * reply line, through the same per-operation code.
+ * reply line, through the same per-operation code (a promise of it where a
+ * component must be loaded first: the bridge transpiles it with jco and serves
+ * the glue, and component_values.js, loaded before this file, converts values).
  *
  * The first argument, if any, is the runtime id put in the hello. Deno reads
  * a .js file as CommonJS only because package.json beside it says
@@ -798,10 +800,11 @@ class Session {
     this.memory = memory instanceof WebAssembly.Memory ? memory : null;
   }
 
-  // A component (component_host.js, loaded before the script ran): the instance's exports are
-  // the glue's functions, for component_call; it has no core exports and no memory.
+  // A component (component_host.js, or in a page PAGE_COMPONENTS, loaded before the script ran):
+  // the instance's exports are the glue's functions, for component_call; it has no core exports
+  // and no memory.
   instantiateComponent(moduleSpec) {
-    var entry = componentHost(null).loaded(this.bytesOf(moduleSpec).bytes);
+    var entry = componentHost(null).loaded(this.bytesOf(moduleSpec).bytes, moduleSpec);
     if (entry === null || entry.error) {
       throw new HostError('unsupported', 'jco could not load the component: ' + (entry ? entry.error : 'not loaded'));
     }
@@ -1229,12 +1232,13 @@ var OPERATIONS = {
   },
 };
 
-// component_host.js (jco), required at the first component; null where there is none (a page)
-// or, given bytes, where they are no component.
+// component_host.js (jco), required at the first component; in a page, PAGE_COMPONENTS (where
+// the bridge served component_values.js); null where there is none or, given bytes, where they are
+// no component.
 var COMPONENT_HOST = null;
 function componentHost(bytes) {
   if (bytes !== null && !(bytes.length >= 8 && bytes[4] === 0x0d && bytes[6] === 0x01)) return null;
-  if (IN_PAGE) return null;
+  if (IN_PAGE) return PAGE_COMPONENTS;
   if (COMPONENT_HOST === null) COMPONENT_HOST = require('./component_host.js');
   return COMPONENT_HOST;
 }
@@ -1242,7 +1246,7 @@ function componentHost(bytes) {
 // A promise that loads (transpiles, imports) the request's component, or null when there is
 // nothing to load: jco's glue is an ES module, imported asynchronously, once per component.
 function componentToLoad(session, request) {
-  if (IN_PAGE || !request.ops.some(function (op) { return op && op.op === 'component_call'; })) return null;
+  if (!request.ops.some(function (op) { return op && op.op === 'component_call'; })) return null;
   var bytes;
   try {
     bytes = session.bytesOf(request.module).bytes;
@@ -1250,9 +1254,45 @@ function componentToLoad(session, request) {
     return null;
   }
   var host = componentHost(bytes);
-  if (host === null || host.loaded(bytes) !== null) return null;
-  return host.load(bytes);
+  if (host === null || host.loaded(bytes, request.module) !== null) return null;
+  return host.load(bytes, request.module);
 }
+
+// Components in a page (docs/protocol.md, "Browsers"): the bridge (browser_host.js, node) has
+// transpiled the request's component with jco and put where its files are served in the module's
+// "jco": {"base": "/jco/<sha256>-<jco version>/", "cores": [core module file names]}, or
+// {"error": why} where it could not. The page loads each once, by its base
+// (component_values.js's loadServed: the core modules compiled, the glue imported), and converts
+// values with the same component_values.js as node, bun and deno.
+var PAGE_COMPONENTS = !IN_PAGE || typeof globalThis.wasmConformanceComponents !== 'object' ? null : {
+  values: globalThis.wasmConformanceComponents,
+  byBase: new Map(),
+
+  loaded: function (bytes, moduleSpec) {
+    var jco = moduleSpec && moduleSpec.jco;
+    if (jco === null || typeof jco !== 'object') return { error: 'the bridge sent no transpiled glue for it' };
+    if (typeof jco.error === 'string') return { error: jco.error };
+    return this.byBase.get(String(jco.base)) || null;
+  },
+
+  load: function (bytes, moduleSpec) {
+    var byBase = this.byBase;
+    var base = String(moduleSpec.jco.base);
+    var cores = Array.isArray(moduleSpec.jco.cores) ? moduleSpec.jco.cores.map(String) : [];
+    return this.values.loadServed(base, cores).then(function (entry) {
+      byBase.set(base, entry);
+      return entry;
+    }, function (err) {
+      var entry = { error: describeError(err) };
+      byBase.set(base, entry);
+      return entry;
+    });
+  },
+
+  call: function (exports, func, params, result, args) {
+    return this.values.call(exports, func, params, result, args);
+  },
+};
 
 // ---------------------------------------------------------------------------
 // The bench command (conformance/bench.py): timing loops beside the engine, not
@@ -1816,8 +1856,9 @@ function main() {
 }
 
 // In a browser page: globalThis.wasmConformance.handle(line) answers one request line (no binary
-// framing: payloads and modules are hex) with its reply line, or null for a shutdown. The host
-// (browser_host.js) calls it over the browser's automation channel and speaks the protocol.
+// framing: payloads and modules are hex) with its reply line, or null for a shutdown; a request
+// whose component must be loaded first gets a promise of them instead. The host (browser_host.js)
+// calls it over the browser's automation channel, awaits the promise, and speaks the protocol.
 function pageEntry() {
   var session = new Session();
   var replies = [];
@@ -1837,7 +1878,11 @@ function pageEntry() {
       } catch (err) {
         return JSON.stringify({ id: null, bad_request: describeError(err) });
       }
-      if (!handleRequest(session, request, [], out)) return null;
+      var going = handleRequest(session, request, [], out);
+      if (going !== null && typeof going === 'object' && typeof going.then === 'function') {
+        return going.then(function (more) { return more ? replies.join('\n') : null; });
+      }
+      if (!going) return null;
       return replies.join('\n');
     },
     info: {
