@@ -741,7 +741,7 @@ async function jcoFor(hex) {
     const cores = fs.readdirSync(dir).filter(function (name) { return name.endsWith('.wasm'); }).sort();
     known = { base: '/jco/' + path.basename(dir) + '/', cores: cores };
   } catch (err) {
-    known = { error: 'jco could not transpile the component here: ' + errorText(err) };
+    known = { error: 'the bridge could not transpile it: ' + errorText(err) };
   }
   transpiled.set(hex, known);
   if (transpiled.size > 256) transpiled.delete(transpiled.keys().next().value);
