@@ -51,7 +51,7 @@ from conformance.script import (
 
 FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
             "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer",
-            "component_model")
+            "component_model", "component_utf16", "component_latin1_utf16")
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -116,6 +116,42 @@ COMPONENT_WAT = """(component
   (func (export "echo") (param "x" u32) (result u32) (canon lift (core func $i "echo"))))
 """
 """a component (the Component Model) whose export echo: func(x: u32) -> u32 returns x"""
+
+
+def string_component_wat(encoding: str) -> str:
+    """A component whose export echo: func(x: string) -> string returns x, its ``canon lift`` in
+    ``encoding``; its realloc bumps and copies (a host may shrink or grow a string's block)."""
+    return f"""(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 0x100))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32)
+      (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $next (i32.add (local.get $p) (local.get $size)))
+      (memory.copy (local.get $p) (local.get $old)
+        (select (local.get $old_size) (local.get $size) (i32.lt_u (local.get $old_size) (local.get $size))))
+      (local.get $p))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 8) (local.get 0))
+      (i32.store (i32.const 12) (local.get 1))
+      (i32.const 8)))
+  (core instance $i (instantiate $m))
+  (func (export "echo") (param "x" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $i "memory")) (realloc (core func $i "realloc"))
+      string-encoding={encoding})))
+"""
+
+
+def _string_probe(feature: str, encoding: str) -> Probe:
+    # Latin-1 and past it (a code point >= 0x100, one past the BMP): both forms of latin1+utf16
+    texts = ("a\u00e9\u00ff", "\u20ac\U0001F600")
+    calls = [ComponentCall("echo", ("string",), "string", (text,)) for text in texts]
+    return Probe(feature, Script.of("probe_" + feature, calls, wat=string_component_wat(encoding)),
+                 (Outcome.ok(), *(Outcome.ok(text) for text in texts)), frozenset(REFUSALS),
+                 f"the host cannot lower and lift strings as {encoding}")
 LINK_REFUSALS = REFUSALS | {"link-error"}
 """a driver or binding that cannot give a module imports may say so as a link error"""
 
@@ -197,6 +233,9 @@ PROBES: dict[str, Probe] = {p.feature: p for p in (
                      ComponentCall("echo", ("u32",), "u32", (0xFFFF_FFFE,))], wat=COMPONENT_WAT),
           (Outcome.ok(), Outcome.ok(7), Outcome.ok(0xFFFF_FFFE)),
           frozenset(REFUSALS), "the host runs no components"),
+    # strings in a component whose canon lift says string-encoding=utf16, or latin1+utf16
+    _string_probe("component_utf16", "utf16"),
+    _string_probe("component_latin1_utf16", "latin1+utf16"),
     # one instance exports its memory, a second imports it: each sees the other's stores
     _link_probe("import_memory",
                 [Instantiate(name="a"), Instantiate(module="importer", name="b",
@@ -303,7 +342,7 @@ def probe(process: DriverProcess, capacity_cap: int, *, virtual_cap: int | None 
     """
     out = Features(capacity_cap=capacity_cap)
     for feature, p in PROBES.items():
-        if feature == "component_model" and process.spec.family == "js":
+        if feature.startswith("component") and process.spec.family == "js":
             _transpiled_for_js(p.script)
         result = process.run(p.script)
         state, detail = judge(p, result.status, result.outcomes, result.detail)

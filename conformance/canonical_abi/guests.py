@@ -31,7 +31,10 @@ under node), cached by content. The world::
 - ``cabi_post_echo`` and ``cabi_post_digest`` (the post-return functions) count their calls;
   ``counts`` returns (echo's post-returns, digest's post-returns, ``cabi_realloc`` calls).
 
-Default string encoding (UTF-8), as the component's ``canon lift`` options.
+The component's ``canon lift`` options give its string encoding: UTF-8 unless asked for UTF-16 or
+latin1+UTF-16 (the guest's code is the same: it copies code units and tagged lengths as they are).
+jco's wasm-tools cannot embed a ``compact-utf16`` world (it traps), so a latin1+UTF-16 component is
+made as a UTF-16 one and its lifts' option rewritten (``binary.py``).
 
 **Trap guests** (:func:`trap_component`), for what a host must refuse to lift: for a WIT type
 ``T`` whose flat result is one ``i32`` or spilled to memory, the world is only::
@@ -43,7 +46,7 @@ Default string encoding (UTF-8), as the component's ``canon lift`` options.
 flattens to one ``i32`` (a ``char``, an ``enum``, a ``bool``), else the pointer to ``T`` in
 memory (a string's or list's pointer and length, a variant's discriminant), which the data
 put there. So the test chooses every byte and constant the host lifts, one component per
-``T`` and string encoding (``string-encoding=utf16`` on the ``canon lift`` where asked), and
+``T`` and string encoding (``string-encoding=utf16`` or ``latin1+utf16`` on the ``canon lift``), and
 the engine lifts the same: memory is :data:`TRAP_MEMORY` bytes (one page, never grown: the
 allocator traps rather than grow) holding ``data`` at ``ARENA`` and at ``at``.
 """
@@ -71,6 +74,7 @@ from .abi import (
     size,
     variant_cases,
 )
+from .binary import ENCODING_OPTIONS, with_lift_string_encoding
 from .types import Enum, Flags, List, Option, Prim, Record, Result, Tuple, Variant, WitType
 from .wit import wit, wit_typedefs
 
@@ -333,7 +337,21 @@ class _Tool:
             self.proc = None
             raise ComponentToolError("component_tool.js ended without an answer")
         answer: dict[str, Any] = json.loads(line)
+        if "wasm trap" in str(answer.get("error", "")):
+            # jco's tools are components themselves: one that trapped (wasm-tools on a module it
+            # cannot take, the transpiler on a latin1+utf16 lift) refuses every later call
+            # ("cannot enter component instance"), so the next request gets a fresh process
+            self.close()
         return answer
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
 
     def make(self, wasm: bytes, wit_text: str, string_encoding: str = "utf8") -> bytes:
         request = {"wasm": wasm.hex(), "wit": wit_text}
@@ -381,16 +399,20 @@ def ensure_transpiled(component: bytes) -> str:
     return ""
 
 
-def component(t: WitType, *, cache_dir: Path | None = None) -> Path:
-    """The path of ``t``'s guest component, made once per content (module, WIT, jco's version)."""
-    return _made(guest_wat(t), guest_wit(t), "utf8", cache_dir)
+def component(t: WitType, string_encoding: str = "utf8", *, cache_dir: Path | None = None) -> Path:
+    """The path of ``t``'s guest component, its ``canon lift`` in ``string_encoding`` (``utf8``,
+    ``utf16`` or ``latin1+utf16``: how the host lowers its strings and lifts echo's), made once per
+    content (module, WIT, encoding, jco's version)."""
+    if string_encoding not in ENCODING_OPTIONS:
+        raise ValueError(f"a guest's strings are utf8, utf16 or latin1+utf16, not {string_encoding!r}")
+    return _made(guest_wat(t), guest_wit(t), string_encoding, cache_dir)
 
 
 def trap_component(t: WitType, string_encoding: str = "utf8", *, cache_dir: Path | None = None) -> Path:
     """The path of ``t``'s trap guest component, its ``canon lift`` in ``string_encoding``
-    (``utf8`` or ``utf16``)."""
-    if string_encoding not in ("utf8", "utf16"):
-        raise ValueError(f"a trap guest's strings are utf8 or utf16, not {string_encoding!r}")
+    (``utf8``, ``utf16`` or ``latin1+utf16``)."""
+    if string_encoding not in ENCODING_OPTIONS:
+        raise ValueError(f"a trap guest's strings are utf8, utf16 or latin1+utf16, not {string_encoding!r}")
     return _made(trap_guest_wat(t), trap_guest_wit(t), string_encoding, cache_dir)
 
 
@@ -404,7 +426,12 @@ def _made(wat: str, wit_text: str, string_encoding: str, cache_dir: Path | None)
     path = where / f"{digest.hexdigest()}.wasm"
     if path.is_file():
         return path
-    made = _TOOL.make(wasm, wit_text, string_encoding)
+    if string_encoding == "latin1+utf16":
+        # wasm-tools cannot embed compact-utf16 (it traps): made as utf16, its lifts' option rewritten
+        # (jco's transpiler cannot take it either: a JS host answers unsupported, saying so)
+        made = with_lift_string_encoding(_TOOL.make(wasm, wit_text, "utf16"), string_encoding)
+    else:
+        made = _TOOL.make(wasm, wit_text, string_encoding)
     where.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(made)
