@@ -24,11 +24,27 @@ from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
 from conformance.probes import Features
 from conformance.runtimes import RuntimeSpec
-from conformance.script import Call, Instantiate, Outcome, Script, ScriptResult, describe_op
+from conformance.script import Call, ComponentCall, Instantiate, Outcome, Script, ScriptResult, describe_op
 
 FailureKind = Literal["fail", "crash", "timeout"]
 REFERENCE = "wasmtime"
 """The runtime whose outcomes stand for the model on guests the model does not know."""
+
+
+def _signatures(script: Script) -> list[str]:
+    """A line per component function the script calls, its WIT types spelled out (``echo:
+    func(record r {a: u8}) -> record r {a: u8}``), for a pin that needs the types of a call."""
+    calls = {(op.func, json.dumps([op.params, op.result], sort_keys=True)): op
+             for op in script.ops if isinstance(op, ComponentCall)}
+    if not calls:
+        return []
+    from conformance.canonical_abi import type_from_json
+    from conformance.canonical_abi.wit import wit_inline
+
+    def text(t: Any) -> str:
+        return wit_inline(type_from_json(t))
+    return [f";; {op.func}: func({', '.join(text(p) for p in op.params)})"
+            + ("" if op.result is None else f" -> {text(op.result)}") for op in calls.values()]
 
 
 class ConformanceFailure(AssertionError):
@@ -65,7 +81,8 @@ class ConformanceFailure(AssertionError):
         code = function_text(self.script.wat, op.func) if isinstance(op, Call) and self.script.wat else ""
         if isinstance(op, Instantiate):
             code = dict(self.script.modules).get(op.module, "") if op.module else self.script.wat
-        script = "\n".join([self.script.describe(), self.script.wat, *(w for _, w in self.script.modules)])
+        script = "\n".join([self.script.describe(), *_signatures(self.script), self.script.wat,
+                            *(w for _, w in self.script.modules)])
         return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code,
                     script=script)
 

@@ -32,11 +32,13 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from conformance.canonical_abi.binary import lift_string_encoding, without_lift_option
 from conformance.canonical_abi.guests import ARENA, TRAP_MEMORY
-from conformance.cguest import uleb128
 from conformance.drivers._protocol import Trap
 from conformance.drivers.wasmtime_component import is_component
 
+POST_RETURN = 0x05
+"""the canonical option post-return"""
 TRAP_FAULTS = ("string-lift-lossy", "list-length-clamped", "char-replaced")
 COMPONENT_FAULTS = ("lift-drops-payload", "list-big-endian", "realloc-worst-case", "post-return-ignored",
                     *TRAP_FAULTS)
@@ -108,50 +110,8 @@ def payloads_dropped(t: Any, j: Any) -> Any:
 
 
 def without_post_return(wasm: bytes) -> bytes:
-    """The component with each ``canon lift``'s ``post-return`` option (0x05) left out (its other
-    sections kept); a canonical section holding anything but lifts is kept as it is."""
-    out, at = bytearray(wasm[:8]), 8
-    while at < len(wasm):
-        section, body_at = wasm[at], at + 1
-        size, body_at = uleb128(wasm, body_at)
-        body = wasm[body_at:body_at + size]
-        if section == 8:
-            body = _lifts_without_post_return(body)
-        out += bytes([section]) + _uleb(len(body)) + body
-        at = body_at + size
-    return bytes(out)
-
-
-def _lifts_without_post_return(body: bytes) -> bytes:
-    count, pos = uleb128(body, 0)
-    new = bytearray(_uleb(count))
-    for _ in range(count):
-        if body[pos:pos + 2] != b"\x00\x00":
-            return body  # not a lift: leave the section alone
-        func, pos = uleb128(body, pos + 2)
-        n, pos = uleb128(body, pos)
-        opts = bytearray()
-        kept = 0
-        for _ in range(n):
-            opt = body[pos]
-            # memory, realloc, post-return, callback take an index; the others nothing
-            end = uleb128(body, pos + 1)[1] if opt in (0x03, 0x04, 0x05, 0x07) else pos + 1
-            if opt != 0x05:
-                opts += body[pos:end]
-                kept += 1
-            pos = end
-        ft, pos = uleb128(body, pos)
-        new += b"\x00\x00" + _uleb(func) + _uleb(kept) + opts + _uleb(ft)
-    return bytes(new)
-
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+    """The component with each ``canon lift``'s ``post-return`` option (0x05) left out."""
+    return without_lift_option(wasm, POST_RETURN)
 
 
 def worst_case_log(log: list[int]) -> list[int]:
@@ -163,27 +123,6 @@ def worst_case_log(log: list[int]) -> list[int]:
         if align == 1:
             out[i + 1], out[i + 3] = 3 * old_size, 3 * new_size
     return out
-
-
-def lift_string_encoding(wasm: bytes) -> str:
-    """The string encoding of the component's first ``canon lift`` (option 0x01 utf16, 0x02
-    latin1+utf16; none: utf8)."""
-    at = 8
-    while at < len(wasm):
-        section, body_at = wasm[at], at + 1
-        size, body_at = uleb128(wasm, body_at)
-        body = wasm[body_at:body_at + size]
-        at = body_at + size
-        if section != 8 or body[1:3] != b"\x00\x00":
-            continue
-        pos = uleb128(body, 3)[1]  # the lifted core function's index
-        n, pos = uleb128(body, pos)
-        for _ in range(n):
-            opt = body[pos]
-            if opt in (0x01, 0x02):
-                return "utf16" if opt == 0x01 else "latin1+utf16"
-            pos = uleb128(body, pos + 1)[1] if opt in (0x03, 0x04, 0x05, 0x07) else pos + 1
-    return "utf8"
 
 
 _INTS = {"u8": "<B", "s8": "<b", "u16": "<H", "s16": "<h", "u32": "<I", "s32": "<i", "u64": "<Q", "s64": "<q"}

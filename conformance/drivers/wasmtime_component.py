@@ -30,6 +30,10 @@ class BadValue(Exception):
     """A wire value that is not of its type, or a binding's value that is not."""
 
 
+class Misrouted(BadValue):
+    """The binding's own lowering would take an untagged variant's value as another case."""
+
+
 def _cases(t: Any) -> List[Any]:
     kind = t["kind"]
     if kind == "variant":
@@ -50,8 +54,13 @@ def _wire_case(t: Any, j: Any) -> Any:
     return (0, j["ok"]) if "ok" in j else (1, j["error"])
 
 
-def to_binding(t: Any, vt: Any, j: Any) -> Any:
-    """The binding's value of the wire value ``j`` of WIT type ``t`` (JSON), whose binding type is ``vt``."""
+def to_binding(t: Any, vt: Any, j: Any, store: Any = None) -> Any:
+    """The binding's value of the wire value ``j`` of WIT type ``t`` (JSON), whose binding type is ``vt``.
+
+    Given the ``store``, each untagged variant, option or result value is checked with the binding's
+    own lowering (which takes the first case whose Python classes the value is an instance of):
+    where that picks another case than the wire value's, :class:`Misrouted` says so, rather than
+    the call lowering another value (wasmtime-py 50 takes ``False`` as an integer case's 0)."""
     from wasmtime.component import Record, Variant
 
     if isinstance(t, str):
@@ -66,20 +75,28 @@ def to_binding(t: Any, vt: Any, j: Any) -> Any:
     if kind == "list":
         if vt._is_bytes():
             return bytes(j)
-        return [to_binding(t["element"], vt.element, x) for x in j]
+        return [to_binding(t["element"], vt.element, x, store) for x in j]
     if kind == "tuple":
-        return tuple(to_binding(x, y, z) for x, y, z in zip(t["types"], vt.elements, j))
+        return tuple(to_binding(x, y, z, store) for x, y, z in zip(t["types"], vt.elements, j))
     if kind == "record":
         out = Record()
         for (label, ft), (_, fvt) in zip(t["fields"], vt.fields):
-            setattr(out, label, to_binding(ft, fvt, j[label]))
+            setattr(out, label, to_binding(ft, fvt, j[label], store))
         return out
     if kind in ("variant", "option", "result"):
         index, payload = _wire_case(t, j)
         name, case_vt = vt._cases()[index]
         case_t = _cases(t)[index][1]
-        value = None if case_t is None else to_binding(case_t, case_vt, payload)
-        return Variant(name, value) if vt._tagged() else value
+        value = None if case_t is None else to_binding(case_t, case_vt, payload, store)
+        if vt._tagged():
+            return Variant(name, value)
+        if store is not None:
+            chosen = _lowered_case(store, vt, value)
+            if chosen is not None and chosen != name:
+                raise Misrouted(f"wasmtime-py lowers {value!r} as the case {chosen!r} of this untagged "
+                                f"{kind}, not {name!r}: it takes the first case whose Python classes the "
+                                f"value is an instance of")
+        return value
     if kind == "enum":
         return j
     if kind == "flags":
@@ -133,15 +150,35 @@ def from_binding(t: Any, vt: Any, v: Any) -> Any:
     raise BadValue(f"not a WIT type: {t!r}")
 
 
+def _lowered_case(store: Any, vt: Any, value: Any) -> Optional[str]:
+    """The case the binding's lowering takes ``value`` as (None where it refuses it: the call says so)."""
+    from wasmtime import _ffi as ffi
+
+    try:
+        name, raw = vt._lower(store, value)
+    except (TypeError, ValueError):
+        return None
+    if raw is not None:
+        ffi.wasmtime_component_val_delete(raw)
+    return str(name)
+
+
 def _untagged_case(cases: List[Any], v: Any) -> int:
-    for i, (_, ty) in enumerate(cases):
-        if ty is None:
-            if v is None:
-                return i
-            continue
-        classes: Set[type] = set()
-        ty.add_classes(classes)
-        if isinstance(v, tuple(classes)):
+    """The case of a lifted untagged payload: the case whose classes hold its exact class (a bool
+    is an int to isinstance, but False lifted from a bool case is no u8), else the first that
+    isinstance takes (a case of an untagged option or variant holds ``object``)."""
+    tests: List[Optional[Set[type]]] = []
+    for _, ty in cases:
+        classes: Optional[Set[type]] = None
+        if ty is not None:
+            classes = set()
+            ty.add_classes(classes)
+        tests.append(classes)
+    for i, classes in enumerate(tests):
+        if (classes is None and v is None) or (classes is not None and type(v) in classes):
+            return i
+    for i, classes in enumerate(tests):
+        if classes is not None and isinstance(v, tuple(classes)):
             return i
     raise BadValue(f"the binding gave {v!r}, which is no case of {[n for n, _ in cases]}")
 
@@ -188,7 +225,9 @@ class Components:
         if len(param_types) != len(params) or len(args) != len(params):
             raise _host_error("bad-call", f"{func} takes {len(param_types)} parameters")
         try:
-            values = [to_binding(t, vt, j) for t, vt, j in zip(params, param_types, args)]
+            values = [to_binding(t, vt, j, self.store) for t, vt, j in zip(params, param_types, args)]
+        except Misrouted as exc:
+            raise _host_error("bad-call", exc) from None
         except (KeyError, TypeError, ValueError, IndexError, BadValue) as exc:
             raise _host_error("bad-call", f"cannot convert the arguments: {exc}") from None
         try:

@@ -16,15 +16,25 @@ is the engine's: ``trap canonical-abi`` (docs/protocol.md, "Component calls") wh
 - invalid strings: a returned ``string`` that is not valid UTF-8 (generated invalid sequences:
   stray continuation bytes, overlong forms, encoded surrogates, past U+10FFFF, truncated sequences,
   arbitrary bytes), or, for a component whose ``canon lift`` says ``string-encoding=utf16``, UTF-16
-  with an unpaired surrogate;
+  with an unpaired surrogate, and for ``latin1+utf16`` the same in its UTF-16 form (a length with
+  the top bit set; its Latin-1 form has no invalid bytes);
 - lists and strings out of bounds or misaligned: a returned (pointer, length) whose bytes run past
   the end of memory (near the end, far past it, the pointer itself past it with length 0), whose
   length times the element size overflows 32 bits (wrapping to a small in-bounds size), or whose
-  pointer is not aligned for the element (a ``list<u32>`` at an odd address);
+  pointer is not aligned for the element (a ``list<u32>`` at an odd address; a latin1+utf16
+  string, either form, at an odd one);
+- the return area: where ``T``'s flat result is a pointer to it, a pointer not aligned to ``T``'s
+  alignment, or one whose ``T`` runs past the end of memory, traps (``lift_flat_values``);
 - chars and discriminants: a ``char`` that is no Unicode scalar value (a surrogate, past
   0x10FFFF), flat or in memory, an ``enum``/``variant``/``option``/``result`` discriminant at or past
   its case count (flat or in memory, of 1 and 2 bytes): traps; a ``bool`` of 2 or more (flat, or a
-  byte in memory) is ``true``, no trap (CanonicalABI.md's ``convert_int_to_bool``).
+  byte in memory) is ``true``, no trap (CanonicalABI.md's ``convert_int_to_bool``); a ``flags``
+  value with bits set past its last label (flat, or in memory in 1, 2 or 4 bytes) lifts the labels'
+  bits and ignores the others, no trap (``unpack_flags_from_int``).
+
+A host that cannot load a latin1+utf16 component (the ``component_latin1_utf16`` probe absent:
+jco's transpiler traps on one) runs those examples in UTF-16 instead, as the round-trip
+properties do, so that every host runs the same examples.
 """
 
 from __future__ import annotations
@@ -48,7 +58,9 @@ from conformance.canonical_abi import (
     U16,
     U32,
     U64,
+    UTF16_TAG,
     Enum,
+    Flags,
     List,
     Option,
     Result,
@@ -77,6 +89,19 @@ AT = 0x100
 BAD = 1
 """the call's operation (0 is the instantiate)"""
 TRAP = "trap canonical-abi"
+
+
+PROBE_OF = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
+
+
+def host_encoding(runtime: WasmRuntime, encoding: StringEncoding) -> StringEncoding:
+    """latin1+utf16 where the host has it (its probe), else UTF-16 (noted)."""
+    features = runtime.features
+    if encoding == "latin1+utf16" and features is not None and not features.has(PROBE_OF[encoding]):
+        runtime.note("canonical ABI: guests in utf16 where latin1+utf16 was drawn "
+                     "(the component_latin1_utf16 probe: absent)")
+        return "utf16"
+    return encoding
 
 
 @cache
@@ -212,28 +237,35 @@ UNPAIRED_UTF16 = st.tuples(TEXT, st.integers(0xD800, 0xDFFF), TEXT).map(
 @given(data=st.data())
 def test_invalid_strings_trap(wasm_runtime: WasmRuntime, data: st.DataObject) -> None:
     """A returned string not valid in the component's string encoding (invalid UTF-8; an unpaired
-    surrogate in UTF-16) traps, as the engine's load_string does: never lifted with U+FFFD."""
-    encoding: StringEncoding = data.draw(st.sampled_from(["utf8", "utf16"]), label="string-encoding")
-    text = data.draw(INVALID_UTF8 if encoding == "utf8" else UNPAIRED_UTF16, label="bytes")
+    surrogate in UTF-16, or in latin1+utf16's UTF-16 form) traps, as the engine's load_string
+    does: never lifted with U+FFFD."""
+    drawn: StringEncoding = data.draw(st.sampled_from(["utf8", "utf16", "latin1+utf16"]),
+                                      label="string-encoding")
+    text = data.draw(INVALID_UTF8 if drawn == "utf8" else UNPAIRED_UTF16, label="bytes")
+    encoding = host_encoding(wasm_runtime, drawn)
     unit = 1 if encoding == "utf8" else 2
     offset = data.draw(st.integers(0, 3), label="offset") * unit
     ptr = AT + 8 + offset
-    blob = struct.pack("<II", ptr, len(text) // unit) + bytes(offset) + text
+    units = len(text) // unit | (UTF16_TAG if encoding == "latin1+utf16" else 0)
+    blob = struct.pack("<II", ptr, units) + bytes(offset) + text
     check(wasm_runtime, STRING, encoding, blob, AT, spec_traps=True)
 
 
 # -- lists and strings out of bounds or misaligned ------------------------------------------------
 
 SEQUENCES: tuple[tuple[WitType, StringEncoding], ...] = (
-    (STRING, "utf8"), (STRING, "utf16"), (List(U8), "utf8"), (List(U16), "utf8"), (List(U32), "utf8"),
-    (List(U64), "utf8"), (List(STRING), "utf8"),
+    (STRING, "utf8"), (STRING, "utf16"), (STRING, "latin1+utf16"), (List(U8), "utf8"), (List(U16), "utf8"),
+    (List(U32), "utf8"), (List(U64), "utf8"), (List(STRING), "utf8"),
 )
 U32_MAX = (1 << 32) - 1
 
 
-def _unit(t: WitType, encoding: str) -> tuple[int, int]:
-    """Size and alignment of one element (a string's code unit)."""
+def _unit(t: WitType, encoding: str, tagged: bool) -> tuple[int, int]:
+    """Size and alignment of one element (a string's code unit: latin1+utf16's are 1 byte, or 2
+    where the length is tagged UTF-16, and 2-aligned either way)."""
     if t == STRING:
+        if encoding == "latin1+utf16":
+            return (2 if tagged else 1), 2
         return (1, 1) if encoding == "utf8" else (2, 2)
     assert isinstance(t, List)
     return size(t.element), alignment(t.element)
@@ -248,12 +280,16 @@ def test_out_of_bounds_and_misaligned_lists_trap(wasm_runtime: WasmRuntime, data
     """A returned (pointer, length) of a string or list that runs past the end of memory (the
     length times the element size, also where that product overflows 32 bits), or whose pointer is
     misaligned for its element, traps: never a list cut at the end of memory, or read elsewhere."""
-    t, encoding = data.draw(st.sampled_from(SEQUENCES), label="T")
-    unit, align = _unit(t, encoding)
-    kinds = ["past-end"] + (["overflow"] if unit > 1 else []) + (["misaligned"] if align > 1 else [])
+    t, drawn = data.draw(st.sampled_from(SEQUENCES), label="T")
+    tagged = drawn == "latin1+utf16" and data.draw(st.booleans(), label="UTF-16 form")
+    unit, align = _unit(t, drawn, tagged)
+    # a latin1+utf16 length has 31 bits: its top one is the tag, and 2 * (2**31 - 1) cannot overflow
+    most = U32_MAX // unit if drawn != "latin1+utf16" else UTF16_TAG - 1
+    kinds = (["past-end"] + (["overflow"] if unit > 1 and drawn != "latin1+utf16" else [])
+             + (["misaligned"] if align > 1 else []))
     kind = data.draw(st.sampled_from(kinds), label="kind")
     if kind == "past-end":
-        length = data.draw(st.one_of(st.integers(0, 64), st.integers(0, U32_MAX // unit)), label="length")
+        length = data.draw(st.one_of(st.integers(0, 64), st.integers(0, most)), label="length")
         low = _align_up(max(0, TRAP_MEMORY + 1 - length * unit), align)
         ptr = data.draw(st.one_of(st.integers(low, low + 64 * align), st.integers(low, U32_MAX)).map(
             lambda p: min(_align_up(p, align), U32_MAX - U32_MAX % align)), label="ptr")
@@ -265,7 +301,37 @@ def test_out_of_bounds_and_misaligned_lists_trap(wasm_runtime: WasmRuntime, data
     else:
         length = data.draw(st.integers(0, 16), label="length")
         ptr = data.draw(st.integers(AT + 8, ARENA).filter(lambda p: p % align != 0), label="ptr")
-    check(wasm_runtime, t, encoding, struct.pack("<II", ptr, length), AT, spec_traps=True)
+    # as UTF-16 (the host has no latin1+utf16), the same bytes untagged: no less past the end (a
+    # Latin-1 length counts 2 bytes a unit then), nor less misaligned, so the spec traps there too
+    encoding = host_encoding(wasm_runtime, drawn)
+    tag = UTF16_TAG if tagged and encoding == "latin1+utf16" else 0
+    check(wasm_runtime, t, encoding, struct.pack("<II", ptr, length | tag), AT, spec_traps=True)
+
+
+# -- the return area -----------------------------------------------------------------------------
+
+SPILLED: tuple[WitType, ...] = (STRING, List(U32), Tuple((U64, U8)), Option(U64), Result(STRING, U32))
+"""types whose flat result is more than one value: bad returns a pointer to them"""
+
+
+@given(data=st.data())
+def test_misaligned_or_out_of_bounds_return_area_traps(wasm_runtime: WasmRuntime,
+                                                       data: st.DataObject) -> None:
+    """Where T's flat result is a pointer to it in memory, a pointer not aligned to T's alignment,
+    or one whose T runs past the end of memory, traps (lift_flat_values): the value there is
+    never lifted, however valid its bytes."""
+    t = data.draw(st.sampled_from(SPILLED), label="T")
+    width, align = size(t), alignment(t)
+    if data.draw(st.booleans(), label="misaligned"):
+        # T's zero (an empty string or list, none, ok) at an address off its alignment
+        ret = AT + data.draw(st.integers(1, align - 1), label="off by")
+        blob = bytes(ret - AT + width)
+    else:
+        low = _align_up(TRAP_MEMORY - width + 1, align)
+        ret = data.draw(st.one_of(st.integers(low, low + 64), st.integers(low, U32_MAX)).map(
+            lambda p: min(_align_up(p, align), U32_MAX - U32_MAX % align)), label="ret")
+        blob = b""
+    check(wasm_runtime, t, "utf8", blob, ret, spec_traps=True)
 
 
 # -- chars and discriminants ----------------------------------------------------------------------
@@ -279,6 +345,12 @@ def _enum(n: int) -> Enum:
     return Enum(f"e{n}", tuple(f"l{i}" for i in range(n)))
 
 
+def _flags(n: int) -> Flags:
+    return Flags(f"f{n}", tuple(f"b{i}" for i in range(n)))
+
+
+FLAG_COUNTS = (1, 3, 7, 9, 15, 17, 31)
+"""flags of 1, 2 and 4 bytes, each with bits to spare past its last label"""
 THREE = Variant("v", (VariantCase("a", U32), VariantCase("b", None), VariantCase("c", STRING)))
 DISCRIMINATED: tuple[WitType, ...] = (Option(U32), Result(U32, U8), THREE)
 
@@ -287,9 +359,10 @@ DISCRIMINATED: tuple[WitType, ...] = (Option(U32), Result(U32, U8), THREE)
 def test_out_of_range_chars_and_discriminants(wasm_runtime: WasmRuntime, data: st.DataObject) -> None:
     """A returned char that is no Unicode scalar value, or a discriminant at or past the cases of
     an enum, variant, option or result, traps (flat or in memory); a bool of 2 or more does not
-    trap but lifts as true: the host's outcome is the engine's."""
+    trap but lifts as true, and flags with bits set past their last label lift their labels' bits
+    (the others ignored, no trap): the host's outcome is the engine's."""
     case = data.draw(st.sampled_from(["char", "char-in-memory", "enum", "enum-in-memory", "variant",
-                                      "bool", "bool-in-memory"]), label="case")
+                                      "bool", "bool-in-memory", "flags", "flags-in-memory"]), label="case")
     blob, traps = b"", True
     if case == "char":
         t: WitType = CHAR
@@ -314,6 +387,18 @@ def test_out_of_range_chars_and_discriminants(wasm_runtime: WasmRuntime, data: s
         blob = bytes([disc]) + bytes(15)
     elif case == "bool":
         t, ret, traps = BOOL, data.draw(st.integers(2, U32_MAX), label="value"), False
+    elif case in ("flags", "flags-in-memory"):
+        n = data.draw(st.sampled_from(FLAG_COUNTS), label="labels")
+        flags = _flags(n)
+        width = size(flags)
+        known = data.draw(st.integers(0, (1 << n) - 1), label="label bits")
+        extra = data.draw(st.integers(1, (1 << 8 * width - n) - 1), label="bits past the labels") << n
+        traps = False
+        if case == "flags":
+            t, ret = flags, known | extra
+        else:
+            t, ret = Tuple((flags, U32)), AT
+            blob = (known | extra).to_bytes(width, "little") + bytes(8 - width)
     else:
         t, ret, traps = Tuple((BOOL, U32)), AT, False
         blob = bytes([data.draw(st.integers(2, 255), label="byte")]) + bytes(3) + struct.pack(
