@@ -1,6 +1,7 @@
 """wasm-conformance: replay a saved script on any runtime, list the runtimes.
 
     wasm-conformance replay reports/latest/counterexamples/X.json --runtime wasm3
+    wasm-conformance replay reports/latest/counterexamples/*--wasm3.json --runtime wasm3
     wasm-conformance runtimes --driver mine="python my_driver.py"
     wasm-conformance --version
 
@@ -50,17 +51,67 @@ def _version() -> str:
             f"{Path(__file__).resolve().parent})")
 
 
+def _load(name: str) -> tuple[dict[str, Any], Script]:
+    """A saved script and its document, checked (``_check_replayable``, ``_spec_of``)."""
+    doc = json.loads(Path(name).read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise ScriptError(f"a JSON object was expected, got {type(doc).__name__}")
+    script = Script.from_json(doc.get("script", doc))
+    _check_replayable(script, doc)
+    _spec_of(doc, script)
+    return doc, script
+
+
+class _Drivers:
+    """The drivers of a replay, each started once and kept for every script (as in a run of the
+    suite, where one driver runs all of a runtime's scripts); a crashed one is replaced."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.processes: dict[tuple[Any, ...], DriverProcess] = {}
+
+    def get(self, spec: RuntimeSpec) -> DriverProcess:
+        key = (spec.id, spec.command, tuple(sorted(spec.env.items())))  # the reference may be a runtime too
+        if key not in self.processes:
+            self.processes[key] = DriverProcess(spec, script_timeout=self.timeout)
+        return self.processes[key]
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            process.close()
+
+
 def replay(args: argparse.Namespace) -> int:
-    try:
-        doc = json.loads(Path(args.script).read_text(encoding="utf-8"))
-        if not isinstance(doc, dict):
-            raise ScriptError(f"a JSON object was expected, got {type(doc).__name__}")
-        script = Script.from_json(doc.get("script", doc))
-        _check_replayable(script, doc)
-    except (OSError, ValueError, ScriptError) as exc:
-        print(f"error: cannot read a script from {args.script}: {exc}", file=sys.stderr)
+    """Replay each file given on each runtime; exit 1 if a runtime differs on any of them."""
+    loaded: list[tuple[str, dict[str, Any], Script]] = []
+    unreadable = 0
+    for name in args.script:  # every file is read before any runs: a bad one stops the replay
+        try:
+            loaded.append((name, *_load(name)))
+        except (OSError, ValueError, ScriptError) as exc:
+            print(f"error: cannot read a script from {name}: {exc}", file=sys.stderr)
+            unreadable += 1
+    if unreadable:
         return 2
-    specs: list[RuntimeSpec] = args.specs
+    drivers = _Drivers(args.timeout)
+    differing: list[str] = []
+    try:
+        for i, (name, doc, script) in enumerate(loaded):
+            if len(loaded) > 1:  # each file's replay under its name
+                print(f"{chr(10) if i else ''}=== {name}")
+            if _replay_one(args.specs, doc, script, drivers):
+                differing.append(name)
+    finally:
+        drivers.close()
+    if len(loaded) > 1:
+        print(f"\n{len(differing)} of {len(loaded)} scripts differ on some runtime"
+              + (": " + ", ".join(differing) if differing else ""))
+    return 1 if differing else 0
+
+
+def _replay_one(specs: list[RuntimeSpec], doc: dict[str, Any], script: Script, drivers: _Drivers) -> int:
+    """Run one saved script on each runtime and print it beside the model; how many runtimes differ."""
+    DriverProcess.new_test()  # a streak of crashes in one script does not stop the next one
     if doc.get("property"):
         print(f"property: {doc['property']} (saved from {doc.get('runtime', '?')})")
     print(f"guest: {script.guest}" + (f" ({script.module})" if script.module else ""))
@@ -79,16 +130,13 @@ def replay(args: argparse.Namespace) -> int:
     reference: list[tuple[Outcome, ...]] = []
     differs = 0
     for spec in specs:
-        process = DriverProcess(spec, script_timeout=args.timeout)
+        process = drivers.get(spec)
         try:
-            try:
-                hello = process.start()
-            except RuntimeUnavailable as exc:
-                print(f"\n== {spec.id}: skipped: {exc}")
-                continue
-            result = process.run(script)
-        finally:
-            process.close()
+            hello = process.start()
+        except RuntimeUnavailable as exc:
+            print(f"\n== {spec.id}: skipped: {exc}")
+            continue
+        result = process.run(script)
         print(f"\n== {spec.id} {hello.version}")
         if result.status != "ok":
             print(f"  {result.status}: {result.detail}")
@@ -99,7 +147,7 @@ def replay(args: argparse.Namespace) -> int:
             expected = [" or ".join(str(o) for o in allowed) for allowed in by_spec]
             source = "spec"
         else:
-            verdict = _verdict(script, result.outcomes, reference, args.timeout, capacity, absent)
+            verdict = _verdict(script, result.outcomes, reference, drivers, capacity, absent)
             expected = _expected(script, result.outcomes, reference, capacity, absent)
             source = "model" if script.guest in GUEST_MODELS else REFERENCE
         for i, (op, outcome) in enumerate(zip(script.ops, result.outcomes, strict=True)):
@@ -114,7 +162,7 @@ def replay(args: argparse.Namespace) -> int:
             judge = "the spec" if by_spec is not None else "the model"
             print(f"  agrees with {judge}" + (f" (chose: {'; '.join(verdict.choices)})"
                                               if verdict.choices else ""))
-    return 1 if differs else 0
+    return differs
 
 
 def _spec_of(doc: dict[str, Any], script: Script) -> list[tuple[Outcome, ...]] | None:
@@ -188,16 +236,12 @@ def _expected(script: Script, outcomes: tuple[Outcome, ...],
 
 
 def _verdict(script: Script, outcomes: tuple[Outcome, ...], reference: list[tuple[Outcome, ...]],
-             timeout: float, capacity: int | None = None, absent: frozenset[str] | None = None) -> Verdict:
+             drivers: _Drivers, capacity: int | None = None, absent: frozenset[str] | None = None) -> Verdict:
     """The model's verdict, or for a guest it does not know, the reference runtime's outcomes."""
     if script.guest in GUEST_MODELS:
         return check(script, outcomes, capacity, absent)
     if not reference:
-        process = DriverProcess(BUILTIN[REFERENCE], script_timeout=timeout)
-        try:
-            result = process.run(script)
-        finally:
-            process.close()
+        result = drivers.get(BUILTIN[REFERENCE]).run(script)
         if result.status != "ok":
             raise SystemExit(f"error: the reference {REFERENCE} could not run it: {result.detail}")
         reference.append(result.outcomes)
@@ -221,10 +265,11 @@ def runtimes(args: argparse.Namespace) -> int:
 
 COMMANDS = (
     ("replay", replay, "run a saved script and compare with the model",
-     "Run a saved script (a counterexample of reports/latest/counterexamples/, or any script file) "
+     "Run saved scripts (counterexamples of reports/latest/counterexamples/, or any script files) "
      "on each runtime, and print each operation's outcome beside what the model allows there (or, "
-     "for a guest the model does not know, the reference runtime's outcome). Exit 1 if a runtime "
-     "differs."),
+     "for a guest the model does not know, the reference runtime's outcome). Several files are "
+     "replayed one after the other, each runtime's driver started once for all of them. Exit 1 if "
+     "a runtime differs on any of them."),
     ("runtimes", runtimes, "list runtimes and whether they load here",
      "List the runtimes (built in, plugged in by entry point, added with --driver), each with its "
      "version where its driver starts here, else why not."),
@@ -242,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn, help_text, description in COMMANDS:
         p = sub.add_parser(name, help=help_text, description=description)
         if name == "replay":
-            p.add_argument("script", help="a script or counterexample JSON file")
+            p.add_argument("script", nargs="+", metavar="FILE",
+                           help="script or counterexample JSON files, each replayed on each runtime")
             p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                            help="kill a driver that has not answered in this time (default: 60)")
         p.add_argument("--runtime", metavar="NAME[,NAME...]", default=None,

@@ -105,3 +105,36 @@ def test_replay_judges_by_the_outcomes_the_property_computed_from_the_spec(tmp_p
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "DIFFERS: operation 3" in bad.stdout, bad.stdout + bad.stderr
     assert "what the spec allows" in bad.stdout
+
+
+def test_replay_takes_several_files_and_starts_each_driver_once(tmp_path: Path) -> None:
+    """``replay FILE...``: each file's replay under its name, one driver for all of them, a summary
+    naming the files that differ, exit 1 if any does; an unreadable file stops it before any runs."""
+    script = {"guest": "imports", "ops": [{"op": "instantiate"}, {"op": "size"}],
+              "wat": '(module (memory (export "memory") 1))'}
+    for name, size in (("good.json", 65536), ("bad.json", 131072)):  # bad: a spec that says 2 pages
+        (tmp_path / name).write_text(json.dumps({"property": name, "runtime": "x", "script": script,
+                                                 "spec": [[{"ok": None}], [{"ok": size}]]}))
+    starts = tmp_path / "starts"
+    launcher = tmp_path / "launcher.py"
+    driver = Path(__file__).resolve().parents[1] / "conformance" / "drivers" / "wasmtime_driver.py"
+    launcher.write_text(f"import runpy, sys\nwith open({str(starts)!r}, 'a') as f:\n"
+                        "    f.write('start\\n')\n"
+                        f"sys.argv = [{str(driver)!r}]\nsys.path.insert(0, {str(driver.parent)!r})\n"
+                        f"runpy.run_path({str(driver)!r}, run_name='__main__')\n")
+    proc = cli(tmp_path, "replay", "good.json", "bad.json", "good.json", "--runtime", "mine",
+               "--driver", f"mine={sys.executable} {launcher}")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    parts = proc.stdout.split("=== ")
+    assert [p.splitlines()[0] for p in parts[1:]] == ["good.json", "bad.json", "good.json"], proc.stdout
+    assert "agrees with the spec" in parts[1] and "DIFFERS: operation 1" in parts[2]
+    assert "agrees with the spec" in parts[3]
+    assert proc.stdout.rstrip().endswith("1 of 3 scripts differ on some runtime: bad.json"), proc.stdout
+    assert starts.read_text() == "start\n"  # one driver for the three scripts
+
+    (tmp_path / "broken.json").write_text("{")
+    stopped = cli(tmp_path, "replay", "good.json", "broken.json", "--runtime", "mine",
+                  "--driver", f"mine={sys.executable} {launcher}")
+    assert stopped.returncode == 2 and stopped.stdout == "", stopped.stdout
+    assert stopped.stderr.startswith("error: cannot read a script from broken.json"), stopped.stderr
+    assert starts.read_text() == "start\n"  # nothing ran

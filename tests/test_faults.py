@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -321,20 +320,35 @@ def test_fault_fails_its_properties(fault: str, fault_reports: dict[str, dict[st
 @pytest.mark.parametrize("fault", sorted(EXPECTED_FAILURES))
 def test_counterexamples_replay_with_one_command(fault: str,
                                                  fault_reports: dict[str, dict[str, Any]]) -> None:
-    """The saved script fails again on the faulty runtime and passes on a correct one."""
+    """The saved scripts fail again on the faulty runtime: all of a fault's, in one replay command
+    (``replay FILE...``), each file's replay under its name."""
     results = outcomes(_report_of(fault, fault_reports))
-
-    def replay(prop: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "conformance", "replay", results[prop]["counterexample"],
-             "--runtime", runtime_id(fault), "--wasm-driver", driver_option(fault)],
-            capture_output=True, text=True, timeout=120,
-        )
     props = sorted(EXPECTED_FAILURES[fault])
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for prop, again in zip(props, pool.map(replay, props), strict=True):
-            assert again.returncode == 1, f"{prop} did not fail on replay:\n{again.stdout}{again.stderr}"
-            assert "DIFFERS" in again.stdout
+    files = [results[prop]["counterexample"] for prop in props]
+    again = subprocess.run(
+        [sys.executable, "-m", "conformance", "replay", *files,
+         "--runtime", runtime_id(fault), "--wasm-driver", driver_option(fault)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert again.returncode == 1, f"{fault}: no replay failed:\n{again.stdout}{again.stderr}"
+    sections = replayed_files(again.stdout) if len(files) > 1 else {files[0]: again.stdout}
+    assert list(sections) == files, again.stdout
+    for prop, path in zip(props, files, strict=True):
+        assert "DIFFERS" in sections[path], f"{prop} did not fail on replay:\n{sections[path]}{again.stderr}"
+
+
+def replayed_files(stdout: str) -> dict[str, str]:
+    """Each file's part of the output of ``replay FILE FILE...`` (from its ``=== FILE`` line on; one
+    file's replay has no such line)."""
+    sections: dict[str, str] = {}
+    name = None
+    for line in stdout.splitlines(keepends=True):
+        if line.startswith("=== "):
+            name = line[4:].rstrip("\n")
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line
+    return sections
 
 
 def test_counterexample_is_the_drivers_fault_not_the_scripts(
