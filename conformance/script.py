@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 PAGE_SIZE = 65536
 """One WebAssembly page: 64 KiB."""
@@ -492,6 +492,16 @@ class Script:
         return "\n".join(f"  {i:>3}: {describe_op(op)}" for i, op in enumerate(self.ops))
 
 
+class _AnyValue:
+    """The value of :meth:`Outcome.any_ok`: an ``ok`` whatever its value."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _AnyValue()
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one operation did on one runtime.
@@ -512,6 +522,12 @@ class Outcome:
         return cls("ok", value)
 
     @classmethod
+    def any_ok(cls) -> Outcome:
+        """``ok`` with any value: among the outcomes the spec allows an operation, where a property
+        fixes some operations of a script and not others (a host's choices: the bytes in padding)."""
+        return cls("ok", ANY)
+
+    @classmethod
     def trap(cls, reason: str, message: str = "") -> Outcome:
         return cls("trap", None, reason, message)
 
@@ -520,10 +536,15 @@ class Outcome:
         return cls("error", None, reason, message)
 
     def same_as(self, other: Outcome) -> bool:
-        """Equal in what the spec fixes (kind, value, reason), ignoring the message."""
+        """Equal in what the spec fixes (kind, value, reason), ignoring the message; an
+        :meth:`any_ok` is the same as every ``ok``."""
+        if self.kind == other.kind == "ok" and (self.value is ANY or other.value is ANY):
+            return True
         return (self.kind, self.value, self.reason) == (other.kind, other.value, other.reason)
 
     def to_json(self) -> dict[str, Any]:
+        if self.value is ANY:
+            return {"any": "ok"}
         if self.kind == "ok":
             return {"ok": _value_to_json(self.value)}
         out: dict[str, Any] = {self.kind: self.reason}
@@ -533,6 +554,8 @@ class Outcome:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any], op: Op) -> Outcome:
+        if obj.get("any") == "ok":
+            return cls.any_ok()
         if "ok" in obj:
             return cls.ok(_value_from_json(obj["ok"], op))
         for kind in ("trap", "error"):
@@ -541,6 +564,8 @@ class Outcome:
         raise ScriptError(f"not an outcome: {obj!r}")
 
     def __str__(self) -> str:
+        if self.value is ANY:
+            return "ok (any value)"
         if self.kind == "ok":
             return f"ok {_value_text(self.value)}"
         return f"{self.kind} {self.reason}" + (f" ({self.message})" if self.message else "")

@@ -7,11 +7,6 @@ Each is wrong in one way that one property of the canonical ABI sees and the oth
 - list-big-endian:     the host stores the integers of digest's ``list<T>`` argument's elements
                        big-endian (as a host that stores scalars in its own byte order would; the
                        list's sizes, pointers and the string bytes are right, so it allocates as before)
-- realloc-worst-case:  every ``cabi_realloc`` request of alignment 1 (a string's UTF-8, a list of bytes)
-                       asks three times its size, as a host that allocates for UTF-8's worst case
-                       would. Emulated: wasmtime's own requests cannot be changed
-                       from Python, so the guest's log of the calls is answered so (``realloc-log``);
-                       the bytes lowered and the number of calls are wasmtime's
 - post-return-ignored: the host never calls a function's post-return (the component's ``canon lift``
                        options are read without their ``post-return``: wasmtime's Python binding runs
                        post-return inside each call, so only the component it is given can skip it)
@@ -25,6 +20,17 @@ the trap guest's memory, rebuilt from ``bad``'s arguments (one page, ``data`` at
 - list-length-clamped: a string's or list's (pointer, length) past the end of memory is lifted cut at
                        the end (as many whole elements as fit; none where the pointer is past it)
 - char-replaced:       a char that is no Unicode scalar value is lifted as U+FFFD
+- return-area-unaligned: a result in memory at a pointer not aligned to its type is lifted from there
+
+And two more, not emulated:
+
+- flags-extra-bits-trap: a flags value with bits set past its last label traps (the spec ignores those
+                       bits): the call's result is wasmtime's, and the fault traps where the value
+                       ``bad`` returned (flat, or the flags' bytes in its data) has such bits
+- string-encoding-ignored: the host lowers and lifts strings as UTF-8 whatever the component's
+                       ``canon lift`` says (wasmtime given the component with its lifts' encoding
+                       option rewritten to UTF-8: its real lowering and lifting, into a guest that
+                       reads UTF-16 or latin1+UTF-16)
 """
 
 from __future__ import annotations
@@ -32,16 +38,23 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from conformance.canonical_abi.binary import lift_string_encoding, without_lift_option
+from conformance.canonical_abi import UTF16_TAG, load, size, type_from_json
+from conformance.canonical_abi import Trap as EngineTrap
+from conformance.canonical_abi.binary import (
+    lift_string_encoding,
+    with_lift_string_encoding,
+    without_lift_option,
+)
 from conformance.canonical_abi.guests import ARENA, TRAP_MEMORY
+from conformance.canonical_abi.wire import to_wire
 from conformance.drivers._protocol import Trap
 from conformance.drivers.wasmtime_component import is_component
 
 POST_RETURN = 0x05
 """the canonical option post-return"""
-TRAP_FAULTS = ("string-lift-lossy", "list-length-clamped", "char-replaced")
-COMPONENT_FAULTS = ("lift-drops-payload", "list-big-endian", "realloc-worst-case", "post-return-ignored",
-                    *TRAP_FAULTS)
+TRAP_FAULTS = ("string-lift-lossy", "list-length-clamped", "char-replaced", "return-area-unaligned")
+COMPONENT_FAULTS = ("lift-drops-payload", "list-big-endian", "post-return-ignored",
+                    "flags-extra-bits-trap", "string-encoding-ignored", *TRAP_FAULTS)
 _WIDTHS = {"u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8}
 
 
@@ -114,17 +127,6 @@ def without_post_return(wasm: bytes) -> bytes:
     return without_lift_option(wasm, POST_RETURN)
 
 
-def worst_case_log(log: list[int]) -> list[int]:
-    """The realloc log (five u32 a call) as a host that asks 3 times every byte-aligned block would
-    have made it: each request of alignment 1 triples its sizes."""
-    out = list(log)
-    for i in range(0, len(out) - 4, 5):
-        _, old_size, align, new_size, _ = out[i:i + 5]
-        if align == 1:
-            out[i + 1], out[i + 3] = 3 * old_size, 3 * new_size
-    return out
-
-
 _INTS = {"u8": "<B", "s8": "<b", "u16": "<H", "s16": "<h", "u32": "<I", "s32": "<i", "u64": "<Q", "s64": "<q"}
 
 
@@ -163,6 +165,9 @@ class _Lenient:
 
     def string(self, ptr: int, units: int) -> str:
         unit, codec = (2, "utf-16-le") if self.encoding == "utf16" else (1, "utf-8")
+        if self.encoding == "latin1+utf16":
+            unit, codec = (2, "utf-16-le") if units & UTF16_TAG else (1, "latin-1")
+            units &= ~UTF16_TAG
         units = self.clamped(ptr, units, unit)
         return self.memory[ptr:ptr + unit * units].decode(codec, errors="replace")
 
@@ -176,6 +181,7 @@ _TRAPS_MEANT = {  # the fault's trap, by wasmtime's words
     "string-lift-lossy": ("invalid utf-8", "unpaired surrogate"),
     "list-length-clamped": ("out of bounds",),
     "char-replaced": ("out of range for `char`",),
+    "return-area-unaligned": ("return pointer not aligned",),
 }
 
 
@@ -185,10 +191,41 @@ def lifted_anyway(fault: str, result: Any, args: list[Any], encoding: str) -> An
     memory = bytearray(TRAP_MEMORY)
     memory[ARENA:ARENA + len(data)] = data
     memory[at:at + len(data)] = data
+    if fault == "return-area-unaligned":
+        return _unaligned(result, memory, ret, encoding)
     lenient = _Lenient(bytes(memory), encoding, fault)
     if result == "char":
         return lenient.char(ret)
     return lenient.load(result, ret)
+
+
+def _unaligned(result: Any, memory: bytearray, ret: int, encoding: str) -> Any:
+    """The value of type ``result`` at ``ret`` lifted as if ``ret`` were aligned: its bytes moved to
+    an aligned address above the trap guest's data (the pointers in them are absolute)."""
+    t = type_from_json(result)
+    aligned = 0x8000
+    moved = bytearray(memory)
+    moved[aligned:aligned + size(t)] = memory[ret:ret + size(t)]
+    try:
+        value = load(t, moved, aligned, string_encoding=encoding)  # type: ignore[arg-type]
+    except EngineTrap as exc:  # what is inside traps even so
+        raise Trap("canonical-abi", str(exc)) from None
+    return to_wire(t, value)
+
+
+def extra_flag_bits(result: Any, args: list[Any]) -> bool:
+    """Whether the flags ``bad(at, data, ret)`` returned (flat, or first in a tuple in memory) have a
+    bit set past their last label."""
+    at, data, ret = int(args[0]), bytes(args[1]), int(args[2])
+    flags = result if isinstance(result, dict) and result["kind"] == "flags" else None
+    raw = ret
+    if flags is None and isinstance(result, dict) and result["kind"] == "tuple":
+        first = result["types"][0]
+        if isinstance(first, dict) and first["kind"] == "flags":
+            flags = first
+            width = size(type_from_json(first))
+            raw = int.from_bytes(data[ret - at:ret - at + width], "little")
+    return flags is not None and raw >> len(flags["labels"]) != 0
 
 
 class ComponentFaults:
@@ -200,6 +237,8 @@ class ComponentFaults:
     def instantiate(self, wasm: bytes, key: str) -> None:
         if self.fault == "post-return-ignored" and is_component(wasm):
             wasm, key = without_post_return(wasm), key + "#post-return-ignored"
+        if self.fault == "string-encoding-ignored" and is_component(wasm):
+            wasm, key = with_lift_string_encoding(wasm, "utf8"), key + "#utf8"
         if self.fault in TRAP_FAULTS and is_component(wasm):
             self.string_encoding = lift_string_encoding(wasm)
         super().instantiate(wasm, key)  # type: ignore[misc]
@@ -214,8 +253,8 @@ class ComponentFaults:
             if func == "bad" and exc.reason == "canonical-abi" and meant:
                 return lifted_anyway(self.fault, result, args, self.string_encoding)
             raise
+        if self.fault == "flags-extra-bits-trap" and func == "bad" and extra_flag_bits(result, args):
+            raise Trap("canonical-abi", "flags have bits set past the last label")
         if self.fault == "lift-drops-payload" and func == "echo" and result is not None:
             return payloads_dropped(result, got)
-        if self.fault == "realloc-worst-case" and func == "realloc-log":
-            return worst_case_log(list(got))
         return got

@@ -100,11 +100,13 @@ fault is right. FAULT is one of:
   shared-no-maximum, link-ignores-shared: shared memories, see tests/shared_faults.py
 - resizable-view-fixed: a length-tracking view over a resizable buffer keeps the length it was taken
                   with (tests/resizable_views.py, which gives every faulty runtime such views)
-- lift-drops-payload, list-big-endian, realloc-worst-case, post-return-ignored: component calls (the
-                  canonical ABI), see tests/component_faults.py
-- string-lift-lossy, list-length-clamped, char-replaced: a component call's result lifted where the
-                  canonical ABI traps (U+FFFD for invalid strings and chars, lists cut at the end of
-                  memory), see tests/component_faults.py
+- lift-drops-payload, list-big-endian, post-return-ignored, flags-extra-bits-trap,
+  string-encoding-ignored: component calls (the canonical ABI), see tests/component_faults.py
+- string-lift-lossy, list-length-clamped, char-replaced, return-area-unaligned: a component call's
+                  result lifted where the canonical ABI traps (U+FFFD for invalid strings and chars,
+                  lists cut at the end of memory, a misaligned result read where it is), see
+                  tests/component_faults.py
+(The canonical ABI's realloc fault is jco's glue on node, edited: tests/jco_faults.js.)
 - segfault:       the driver process dies of SIGSEGV on any call
 - hang:           the driver never answers a script that calls an export
 """

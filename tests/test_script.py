@@ -90,3 +90,16 @@ def test_outcome_json_keeps_the_runtime_message() -> None:
     assert Outcome.from_json(call.to_json(), Call("f")) == call
     assert trap.same_as(Outcome.trap("out-of-bounds", "another message"))
     assert not trap.same_as(Outcome.trap("unreachable"))
+
+
+def test_any_ok_is_the_same_as_every_ok_and_nothing_else() -> None:
+    """Outcome.any_ok (a replay's "the property fixes nothing here") survives JSON, matches any ok
+    value either way round, and never a trap or an error."""
+    anything = Outcome.any_ok()
+    assert Outcome.from_json(anything.to_json(), Size()) == anything
+    assert anything.to_json() == {"any": "ok"}
+    for ok in (Outcome.ok(), Outcome.ok(3), Outcome.ok(b"\x01")):
+        assert anything.same_as(ok) and ok.same_as(anything)
+    assert not anything.same_as(Outcome.trap("unreachable"))
+    assert not Outcome.error("out-of-range").same_as(anything)
+    assert str(anything) == "ok (any value)"
