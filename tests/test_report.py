@@ -139,7 +139,7 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
         report.runtimes[rid] = RuntimeRecord(rid)
     report.runtimes["linker"].probes = {"features": {}, "state": {
         "host_memory": "works", "import_memory": "works", "shared_memory": "absent",
-        "component_model": "works"},
+        "component_model": "works", "component_utf16": "works", "component_latin1_utf16": "absent"},
         "detail": {"shared_memory": "module refused: error invalid-module (no threads)"}}
     report.runtimes["loner"].probes = {"features": {}, "state": {
         "host_memory": "absent", "import_memory": "absent", "shared_memory": "works",
@@ -166,7 +166,8 @@ def test_memory_at_its_edges_shows_imports_sharing_and_shared_memory_side_by_sid
     assert edges["loner"]["sharing_between_instances"] == "no: module refused: error unsupported (no API)"
     assert edges["loner"]["shared_memory"] == "yes: 1 of 2 properties pass; fail: atomics"
     assert edges["linker"]["canonical_abi"] == (
-        "yes: 1 of 2 properties pass; known-divergence: realloc calls are the engines")
+        "yes: 1 of 2 properties pass; known-divergence: realloc calls are the engines; strings in utf8, "
+        "utf16 (not latin1+utf16: the examples drawn in it ran in the next one)")
     assert edges["loner"]["canonical_abi"] == "no: module refused: error unsupported (no jco here)"
     keys = list(edges["linker"])
     assert keys[keys.index("imports"):keys.index("validation") + 1] == [

@@ -193,12 +193,26 @@ class Report:
                 "resizable_buffers": self._family(rec.id, rec.probes, "resizable_buffer",
                                                   "test_resizable_buffers.py::"),
                 # the Component Model's canonical ABI: component calls lifted and lowered by the host
-                "canonical_abi": self._family(rec.id, rec.probes, "component_model",
-                                              "test_canonical_abi"),  # and test_canonical_abi_traps.py
+                "canonical_abi": self._canonical_abi(rec.id, rec.probes),
                 "validation": self._validation(rec.id),
                 "embedder_limits": self._limits(rec.id),
             }
         return out
+
+    def _canonical_abi(self, runtime: str, probes: dict[str, Any]) -> str:
+        """The canonical ABI's properties (test_canonical_abi.py and _traps.py) as a family, and the
+        string encodings the host lowers and lifts (the component_utf16 and _latin1_utf16 probes)."""
+        text = self._family(runtime, probes, "component_model", "test_canonical_abi")
+        if text.startswith("no:"):
+            return text
+        state = probes.get("state", {})
+        encodings = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
+        has = ["utf8", *(e for e, probe in encodings.items() if state.get(probe) == "works")]
+        lacks = [e for e, probe in encodings.items() if state.get(probe) in ("absent", "wrong")]
+        if lacks:
+            return f"{text}; strings in {', '.join(has)} (not {', '.join(lacks)}: the examples drawn in it " \
+                "ran in the next one)"
+        return f"{text}; strings in {', '.join(has)}"
 
     def _limits(self, runtime: str) -> str:
         """The embedder's own limits the limit properties found (test_embedder_limits.py's notes),
