@@ -21,6 +21,8 @@ the trap guest's memory, rebuilt from ``bad``'s arguments (one page, ``data`` at
                        the end (as many whole elements as fit; none where the pointer is past it)
 - char-replaced:       a char that is no Unicode scalar value is lifted as U+FFFD
 - return-area-unaligned: a result in memory at a pointer not aligned to its type is lifted from there
+- realloc-answer-unchecked: a string or list is lowered into whatever block cabi_realloc answers, not
+                       aligned as asked or past the end of memory (``take`` returns as if written)
 
 And two more, not emulated:
 
@@ -54,7 +56,8 @@ POST_RETURN = 0x05
 """the canonical option post-return"""
 TRAP_FAULTS = ("string-lift-lossy", "list-length-clamped", "char-replaced", "return-area-unaligned")
 COMPONENT_FAULTS = ("lift-drops-payload", "list-big-endian", "post-return-ignored",
-                    "flags-extra-bits-trap", "string-encoding-ignored", *TRAP_FAULTS)
+                    "flags-extra-bits-trap", "string-encoding-ignored", "realloc-answer-unchecked",
+                    *TRAP_FAULTS)
 _WIDTHS = {"u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8}
 
 
@@ -182,6 +185,7 @@ _TRAPS_MEANT = {  # the fault's trap, by wasmtime's words
     "list-length-clamped": ("out of bounds",),
     "char-replaced": ("out of range for `char`",),
     "return-area-unaligned": ("return pointer not aligned",),
+    "realloc-answer-unchecked": ("realloc return",),
 }
 
 
@@ -252,6 +256,8 @@ class ComponentFaults:
             meant = any(m in exc.message.lower() for m in _TRAPS_MEANT.get(self.fault, ()))
             if func == "bad" and exc.reason == "canonical-abi" and meant:
                 return lifted_anyway(self.fault, result, args, self.string_encoding)
+            if func == "take" and exc.reason == "canonical-abi" and meant:
+                return None
             raise
         if self.fault == "flags-extra-bits-trap" and func == "bad" and extra_flag_bits(result, args):
             raise Trap("canonical-abi", "flags have bits set past the last label")

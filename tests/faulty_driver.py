@@ -102,6 +102,7 @@ fault is right. FAULT is one of:
                   with (tests/resizable_views.py, which gives every faulty runtime such views)
 - lift-drops-payload, list-big-endian, post-return-ignored, flags-extra-bits-trap,
   string-encoding-ignored: component calls (the canonical ABI), see tests/component_faults.py
+- realloc-answer-unchecked: a string or list lowered into whatever block the guest's realloc answers
 - string-lift-lossy, list-length-clamped, char-replaced, return-area-unaligned: a component call's
                   result lifted where the canonical ABI traps (U+FFFD for invalid strings and chars,
                   lists cut at the end of memory, a misaligned result read where it is), see

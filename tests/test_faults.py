@@ -233,6 +233,7 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         "test_canonical_abi_traps.py::test_misaligned_or_out_of_bounds_return_area_traps"},
     "flags-extra-bits-trap": {"test_canonical_abi_traps.py::test_out_of_range_chars_and_discriminants"},
     "string-encoding-ignored": {"test_canonical_abi.py::test_lowered_bytes_are_the_engines"},
+    "realloc-answer-unchecked": {"test_canonical_abi_traps.py::test_bad_realloc_answers_trap"},
 }
 JS_FAULTS = frozenset({"realloc-worst-case"})
 """faults of node's jco host (tests/jco_faults.js: jco's real glue, edited), not of the faulty driver:

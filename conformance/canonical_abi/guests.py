@@ -49,6 +49,11 @@ put there. So the test chooses every byte and constant the host lifts, one compo
 ``T`` and string encoding (``string-encoding=utf16`` or ``latin1+utf16`` on the ``canon lift``), and
 the engine lifts the same: memory is :data:`TRAP_MEMORY` bytes (one page, never grown: the
 allocator traps rather than grow) holding ``data`` at ``ARENA`` and at ``at``.
+
+For what a host must refuse to lower into, the same world has ``set-realloc: func(answer: u32)``,
+after which ``cabi_realloc``'s next call answers ``answer`` whatever was asked (a pointer the test
+chooses: misaligned, or past the end of memory), and ``take: func(x: T)``, which does nothing with
+the value the host lowered.
 """
 
 from __future__ import annotations
@@ -259,11 +264,14 @@ TRAP_MEMORY = 1 << 16
 
 
 def trap_guest_wit(t: WitType) -> str:
-    """The WIT of ``t``'s trap guest: ``bad: func(at: u32, data: list<u8>, ret: u32) -> T``."""
+    """The WIT of ``t``'s trap guest: ``bad: func(at: u32, data: list<u8>, ret: u32) -> T``,
+    ``set-realloc: func(answer: u32)`` and ``take: func(x: T)``."""
     decls = wit_typedefs(t)
     body = "".join(f"  {line}\n" if line else "\n" for line in decls.splitlines())
     return (f"package conformance:guest;\n\nworld guest {{\n{body}"
-            f"  export bad: func(at: u32, data: list<u8>, ret: u32) -> {wit(t)};\n}}\n")
+            f"  export bad: func(at: u32, data: list<u8>, ret: u32) -> {wit(t)};\n"
+            "  export set-realloc: func(answer: u32);\n"
+            f"  export take: func(x: {wit(t)});\n}}\n")
 
 
 def trap_guest_wat(t: WitType) -> str:
@@ -271,12 +279,17 @@ def trap_guest_wat(t: WitType) -> str:
     results = list(flatten_functype([], [t], context="lift").results)
     if results != ["i32"]:
         raise ValueError(f"{wit(t)}: its flat result is {results}, not one i32 (a value or a pointer)")
+    taken = " ".join(f"(param {p})" for p in flatten_functype([t], [], context="lift").params)
     return f"""(module
   (memory (export "memory") 1)
   (global $next (mut i32) (i32.const {ARENA}))
+  (global $forced (mut i32) (i32.const 0))
+  (global $answer (mut i32) (i32.const 0))
   (func (export "cabi_realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32)
     (result i32)
     (local $ptr i32)
+    (if (global.get $forced)
+      (then (global.set $forced (i32.const 0)) (return (global.get $answer))))
     (local.set $ptr (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
                              (i32.sub (i32.const 0) (local.get $align))))
     (if (i32.gt_u (i32.add (local.get $ptr) (local.get $size)) (i32.const {TRAP_MEMORY}))
@@ -285,7 +298,11 @@ def trap_guest_wat(t: WitType) -> str:
     (local.get $ptr))
   (func (export "bad") (param $at i32) (param $data i32) (param $len i32) (param $ret i32) (result i32)
     (memory.copy (local.get $at) (local.get $data) (local.get $len))
-    (local.get $ret)))
+    (local.get $ret))
+  (func (export "set-realloc") (param $answer i32)
+    (global.set $answer (local.get $answer))
+    (global.set $forced (i32.const 1)))
+  (func (export "take") {taken}))
 """
 
 

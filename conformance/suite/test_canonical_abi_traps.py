@@ -25,6 +25,9 @@ is the engine's: ``trap canonical-abi`` (docs/protocol.md, "Component calls") wh
   string, either form, at an odd one);
 - the return area: where ``T``'s flat result is a pointer to it, a pointer not aligned to ``T``'s
   alignment, or one whose ``T`` runs past the end of memory, traps (``lift_flat_values``);
+- realloc's answers, the other way: a host lowering a string or list into the guest (``take(v)``)
+  whose ``cabi_realloc`` answers a pointer not aligned to what was asked, or one whose block runs
+  past the end of memory (also where pointer plus size passes 2**32), traps before writing there;
 - chars and discriminants: a ``char`` that is no Unicode scalar value (a surrogate, past
   0x10FFFF), flat or in memory, an ``enum``/``variant``/``option``/``result`` discriminant at or past
   its case count (flat or in memory, of 1 and 2 bytes): traps; a ``bool`` of 2 or more (flat, or a
@@ -54,15 +57,18 @@ from conformance.canonical_abi import (
     BOOL,
     CHAR,
     STRING,
+    STRING_ENCODINGS,
     U8,
     U16,
     U32,
     U64,
     UTF16_TAG,
+    BumpAllocator,
     Enum,
     Flags,
     List,
     Option,
+    ReallocCall,
     Result,
     StringEncoding,
     Trap,
@@ -72,6 +78,7 @@ from conformance.canonical_abi import (
     WitType,
     alignment,
     lift_values,
+    lower_values,
     same_value,
     size,
     type_to_json,
@@ -81,6 +88,7 @@ from conformance.canonical_abi.guests import ARENA, TRAP_MEMORY, ComponentToolEr
 from conformance.canonical_abi.wire import from_wire, to_wire
 from conformance.checks import fail_at
 from conformance.script import ComponentCall, Outcome, ScriptResult
+from conformance.strategies import wit_values
 
 pytestmark = pytest.mark.wasm_feature("component_model")
 
@@ -332,6 +340,88 @@ def test_misaligned_or_out_of_bounds_return_area_traps(wasm_runtime: WasmRuntime
             lambda p: min(_align_up(p, align), U32_MAX - U32_MAX % align)), label="ret")
         blob = b""
     check(wasm_runtime, t, "utf8", blob, ret, spec_traps=True)
+
+
+# -- realloc's answers ----------------------------------------------------------------------------
+
+TAKEN: tuple[tuple[WitType, StringEncoding], ...] = (
+    (STRING, "utf8"), (STRING, "utf16"), (STRING, "latin1+utf16"), (List(U8), "utf8"), (List(U32), "utf8"),
+    (List(U64), "utf8"), (List(STRING), "utf8"),
+)
+
+
+def _taken_value(t: WitType) -> st.SearchStrategy[Any]:
+    """A value that makes the host allocate (a non-empty string or list)."""
+    if t == STRING:
+        return st.text(min_size=1, max_size=8)
+    assert isinstance(t, List)
+    return st.lists(wit_values(t.element), min_size=1, max_size=4)
+
+
+def _first_requests(t: WitType, v: Any, encoding: StringEncoding) -> list[ReallocCall]:
+    """The first realloc call of lowering ``v`` into the guest, for each source a host's strings
+    may come from (their alignment is the same; their sizes may differ)."""
+    firsts = []
+    for source in STRING_ENCODINGS:
+        memory = bytearray(TRAP_MEMORY)
+        alloc = BumpAllocator(memory, start=ARENA)
+        lower_values([t], [v], max_flat=16, memory=memory, realloc=alloc, string_encoding=encoding,
+                     source_encoding=source)
+        firsts.append(alloc.calls[0])
+    return firsts
+
+
+@given(data=st.data())
+def test_bad_realloc_answers_trap(wasm_runtime: WasmRuntime, data: st.DataObject) -> None:
+    """Where the guest's cabi_realloc answers a pointer not aligned to the alignment asked for, or
+    one whose block runs past the end of memory (or past 2**32), the host lowering a string or list
+    into it traps, as the spec's check of realloc's answer does: it never writes there."""
+    t, drawn = data.draw(st.sampled_from(TAKEN), label="T")
+    v = data.draw(_taken_value(t), label="v")
+    encoding = host_encoding(wasm_runtime, drawn)
+    firsts = _first_requests(t, v, drawn)
+    align = firsts[0].alignment
+    assert all(c.alignment == align for c in firsts)
+    smallest = min(c.new_size for c in firsts)
+    kinds = ["past-end"] + (["misaligned"] if align > 1 else [])
+    if data.draw(st.sampled_from(kinds), label="kind") == "misaligned":
+        # in bounds whatever the source: the block at 0x8000 + a little, 24 bytes at most
+        answer = 0x8000 + data.draw(st.integers(0, 64), label="at") * align + data.draw(
+            st.integers(1, align - 1), label="off by")
+    else:
+        low = _align_up(TRAP_MEMORY - smallest + 1, align)
+        answer = data.draw(st.one_of(st.integers(low, low + 64), st.integers(low, U32_MAX)).map(
+            lambda p: min(_align_up(p, align), U32_MAX - U32_MAX % align)), label="answer")
+    for source in STRING_ENCODINGS:  # the spec traps whatever the host's source
+        try:
+            lower_values([t], [v], max_flat=16, memory=bytearray(TRAP_MEMORY), realloc=lambda *_: answer,
+                         string_encoding=encoding, source_encoding=source)
+        except Trap:
+            continue
+        raise AssertionError(f"the engine lowered {v!r} into realloc's answer {answer:#x} from {source}")
+    made = _component(t, encoding)
+    if isinstance(made, str):
+        pytest.skip(made)
+    script = Script.of("component", [
+        ComponentCall("set-realloc", ("u32",), None, (answer,)),
+        ComponentCall("take", (type_to_json(t),), None, (to_wire(t, v),)),
+    ], module=str(made), note=f"T = {wit(t)}, string-encoding={encoding}")
+    result = wasm_runtime.run(script)
+    if result.status == "unavailable":
+        pytest.skip(result.detail)
+    if result.status != "ok" or len(result.outcomes) < 3:
+        fail_at(wasm_runtime, script, _whole(result), 0, "a result",
+                f"{wasm_runtime.id}: {result.status}: {result.detail}\n")
+    first = result.outcomes[0]
+    if first.kind == "error" and first.reason == "unsupported" and "no jco here" in first.message:
+        pytest.skip(first.message)
+    got = result.outcomes[2]
+    if not (got.kind == "trap" and got.reason == "canonical-abi"):
+        fail_at(wasm_runtime, script, result, 2, TRAP,
+                f"{wasm_runtime.id}: lowered {v!r} (T = {wit(t)}, string-encoding={encoding}) into the block "
+                f"cabi_realloc answered at {answer:#x} (asked for alignment {align}, {smallest}+ bytes, in "
+                f"{TRAP_MEMORY:#x} bytes of memory)\n  host: {_short(got)}\n",
+                spec=[[Outcome.ok()], [Outcome.ok()], [Outcome.trap("canonical-abi")]])
 
 
 # -- chars and discriminants ----------------------------------------------------------------------
