@@ -7,13 +7,16 @@ valid report, and no process of the driver (or its descendants) left afterwards.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +78,7 @@ def fault(mode: str, pidfile: Path, *args: str, timeout: float = 2.0) -> DriverP
 
 SCRIPT_FAULTS = [
     ("crash", "crash", "exited with status 3"),
-    ("hang", "timeout", "no answer in 2s"),
+    ("hang", "timeout", "no answer in 1s"),
     ("garbage", "crash", "this is not JSON"),
     ("list", "crash", "the reply is a JSON list"),
     ("string", "crash", "the reply is a JSON str"),
@@ -84,9 +87,9 @@ SCRIPT_FAULTS = [
     ("bad-outcome", "crash", "exactly one of ok, trap, error"),
     ("wrong-type", "crash", "ok value of the wrong type"),
     ("stream", "crash", "without a newline"),
-    ("ignore-term", "timeout", "no answer in 2s"),
+    ("ignore-term", "timeout", "no answer in 1s"),
     ("fork-keep", "crash", "exited with status 3"),
-    ("setsid", "timeout", "no answer in 2s"),
+    ("setsid", "timeout", "no answer in 1s"),
     ("close-stdout", "crash", "closed its stdout"),
 ]
 
@@ -94,7 +97,7 @@ SCRIPT_FAULTS = [
 @pytest.mark.parametrize(("mode", "status", "says"), SCRIPT_FAULTS, ids=[f[0] for f in SCRIPT_FAULTS])
 def test_a_script_fault_is_a_result_and_leaves_no_process(mode: str, status: str, says: str,
                                                           pidfile: Path) -> None:
-    driver = fault(mode, pidfile)
+    driver = fault(mode, pidfile, timeout=1.0 if status == "timeout" else 2.0)  # a hang costs its timeout
     driver.start()
     began = time.monotonic()
     result = driver.run(SCRIPT)
@@ -246,26 +249,27 @@ def test_a_terminated_harness_takes_its_drivers_with_it(sig: int, tmp_path: Path
 # -- whole runs ---------------------------------------------------------------------------------
 
 
-def pytest_run(tmp_path: Path, mode: str, pidfile: Path, *extra: str,
-               ) -> tuple[subprocess.CompletedProcess[str], float, dict[str, Any] | None]:
+WHOLE_RUN_FAULTS = [("crash", "crash"), ("hang", "timeout"), ("list", "crash"), ("setsid", "timeout")]
+
+
+def pytest_run(tmp_path: Path, mode: str, pidfile: Path) -> tuple[Any, float, Any, Path]:
     began = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
          "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}",
          f"--wasm-driver=x={sys.executable} {FAULTS} {mode}", "--wasm-runtime=x",
-         "--wasm-script-timeout=2", "-k", "test_get_greeting_into_host_buffer", *extra],
+         "--wasm-script-timeout=1", "-k", "test_get_greeting_into_host_buffer"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
         env={**os.environ, "FAULT_PIDS": str(pidfile)},
     )
     path = tmp_path / "report" / "report.json"
-    return proc, time.monotonic() - began, json.loads(path.read_text()) if path.exists() else None
+    return proc, time.monotonic() - began, json.loads(path.read_text()) if path.exists() else None, pidfile
 
 
-@pytest.mark.parametrize(("mode", "status"), [("crash", "crash"), ("hang", "timeout"),
-                                              ("list", "crash"), ("setsid", "timeout")])
-def test_a_run_survives_the_fault_and_leaves_a_report(mode: str, status: str, tmp_path: Path,
-                                                       pidfile: Path) -> None:
-    proc, seconds, report = pytest_run(tmp_path, mode, pidfile)
+@pytest.mark.parametrize(("mode", "status"), WHOLE_RUN_FAULTS, ids=[f"{m}-{s}" for m, s in WHOLE_RUN_FAULTS])
+def test_a_run_survives_the_fault_and_leaves_a_report(
+        mode: str, status: str, whole_runs: dict[str, tuple[Any, float, Any, Path]]) -> None:
+    proc, seconds, report, pidfile = whole_runs[mode]
     assert seconds < 120, proc.stdout[-3000:]
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert report is not None, proc.stdout[-3000:]
@@ -318,42 +322,60 @@ def test_a_run_stopped_by_a_signal_leaves_no_driver(mode: str, sig: int, tmp_pat
     assert none_left(pidfile, within=5) == []
 
 
-@pytest.fixture(scope="module")
-def parallel_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, float, Any, Path]]:
+def parallel_pytest_run(tmp_path: Path, pidfile: Path) -> tuple[Any, float, Any, Path]:
     """One run under pytest-xdist (-n 2) with every script fault as a runtime of its own
     (``x-<mode>``) beside wasmtime, which works: one pytest process for all of them."""
-    pytest.importorskip("xdist")
-    tmp_path = tmp_path_factory.mktemp("parallel-faults")
-    pidfile = tmp_path / "pids"
     drivers = [f"--wasm-driver=x-{mode}={sys.executable} {FAULTS} {mode}" for mode, _, _ in SCRIPT_FAULTS]
     runtimes = ",".join([*(f"x-{mode}" for mode, _, _ in SCRIPT_FAULTS), "wasmtime"])
     began = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
          "--wasm-profile=quick", f"--wasm-report-dir={tmp_path / 'report'}", *drivers,
-         f"--wasm-runtime={runtimes}", "--wasm-script-timeout=2", "-k", "test_get_greeting_into_host_buffer",
+         f"--wasm-runtime={runtimes}", "--wasm-script-timeout=1", "-k", "test_get_greeting_into_host_buffer",
          "-n", "2", "--dist", "loadgroup"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
         env={**os.environ, "FAULT_PIDS": str(pidfile)},
     )
     seconds = time.monotonic() - began
     path = tmp_path / "report" / "report.json"
+    return proc, seconds, json.loads(path.read_text()) if path.exists() else None, pidfile
+
+
+@pytest.fixture(scope="module")
+def whole_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[Any, float, Any, Path]]]:
+    """The whole runs of this module, started together: a run of one fault of WHOLE_RUN_FAULTS
+    each (``x``), and the run under pytest-xdist of them all (``parallel``). Most of their time
+    is a hung driver's timeouts, which so overlap; each run's seconds are its own."""
+    base = tmp_path_factory.mktemp("whole-runs")
+    runs: dict[str, Callable[[], tuple[Any, float, Any, Path]]] = {}
+    for mode, _ in WHOLE_RUN_FAULTS:
+        (base / mode).mkdir()
+        runs[mode] = functools.partial(pytest_run, base / mode, mode, base / mode / "pids")
+    if importlib.util.find_spec("xdist") is not None:
+        (base / "parallel").mkdir()
+        parallel = base / "parallel"
+        runs["parallel"] = functools.partial(parallel_pytest_run, parallel, parallel / "pids")
     try:
-        yield proc, seconds, json.loads(path.read_text()) if path.exists() else None, pidfile
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            futures = {name: pool.submit(run) for name, run in runs.items()}
+            yield {name: future.result() for name, future in futures.items()}
     finally:
-        for pid in pids_of(pidfile):  # never leave one behind, even when a test fails
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        for name in runs:  # never leave one behind, even when a test fails
+            for pid in pids_of(base / name / "pids"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
 
 @pytest.mark.parametrize(("mode", "status", "says"), SCRIPT_FAULTS, ids=[f[0] for f in SCRIPT_FAULTS])
 def test_a_parallel_run_survives_the_fault_and_leaves_a_report(
-        mode: str, status: str, says: str, parallel_run: tuple[Any, float, Any, Path]) -> None:
+        mode: str, status: str, says: str, whole_runs: dict[str, tuple[Any, float, Any, Path]]) -> None:
     """Every script fault in a run under pytest-xdist (-n 2), beside a runtime that works: the
     fault is its runtime's outcome, the other runtime's result is there, nothing is left over."""
-    proc, seconds, report, pidfile = parallel_run
+    if "parallel" not in whole_runs:
+        pytest.skip("pytest-xdist is not installed")
+    proc, seconds, report, pidfile = whole_runs["parallel"]
     assert seconds < 300, proc.stdout[-3000:]
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert report is not None and report["status"] == "complete", proc.stdout[-3000:]
