@@ -144,9 +144,10 @@ def test_a_malformed_module_gives_a_one_line_reason(runtime: str, tmp_path: Path
 def test_a_pinned_interpreter_runs_an_older_wasmtime_beside_the_current_one(tmp_path: Path) -> None:
     """A vendor check: wasmtime 5.0 (before Memory.read/write existed) in its own environment."""
     venv = tmp_path / "wt5"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                          "wasmtime==5.0.0"], capture_output=True, text=True, timeout=600)
+    # without a pip of its own (seconds to install): this environment's pip installs into it
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                          "--quiet", "wasmtime==5.0.0"], capture_output=True, text=True, timeout=600)
     if pip.returncode != 0:
         pytest.skip(f"cannot install wasmtime 5.0.0 here: {pip.stderr.strip()[-300:]}")
     proc, report = pytest_run(tmp_path, f"--wasm-runtime=wasmtime,wasmtime@5={venv}/bin/python",
