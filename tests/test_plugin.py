@@ -55,10 +55,10 @@ def test_one_runtime_alone(tmp_path: Path) -> None:
     assert set(report["runtimes"][0]["probes"]["features"]) == set(FEATURES) == {
         "bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
         "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer",
-        "component_model"}
+        "component_model", "component_utf16", "component_latin1_utf16"}
     states = report["runtimes"][0]["probes"]["state"]
-    # wasmtime has every feature but the JavaScript API's resizable buffers (its component_model probe
-    # is a component in text, assembled by wasmtime's wat2wasm: no jco needed)
+    # wasmtime has every feature but the JavaScript API's resizable buffers (its component probes
+    # are components in text, assembled by wasmtime's wat2wasm: no jco needed)
     assert {f: s for f, s in states.items() if s != "works"} == {"resizable_buffer": "absent"}
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| `test_bytes.py::test_zero_length_at_the_very_end` | known divergence |" in md
