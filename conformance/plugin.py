@@ -391,21 +391,30 @@ def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, D
     runtime named on purpose that cannot run would otherwise leave a green run that tested
     nothing. The processes started are kept for the fixture.
     """
-    started: dict[str, DriverProcess] = {}
-    for spec in specs:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start(spec: RuntimeSpec) -> DriverProcess | str:
         why = cannot_start(spec)
-        if not why:
-            process = DriverProcess(spec, script_timeout=script_timeout)
-            try:
-                process.start()
-            except RuntimeUnavailable as exc:
-                why = str(exc).split(": ", 1)[-1]
-            else:
-                started[spec.id] = process
-                continue
-        for process in started.values():
-            process.close()
-        raise pytest.UsageError(f"runtime {spec.id!r} was named but cannot run here: {why}")
+        if why:
+            return why
+        process = DriverProcess(spec, script_timeout=script_timeout)
+        try:
+            process.start()
+        except RuntimeUnavailable as exc:
+            return str(exc).split(": ", 1)[-1]
+        return process
+
+    # a few at a time: each waits on its process's hello (a run of many runtimes, the self-tests'
+    # faulty ones, started them one after another for tens of seconds)
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(specs)))) as pool:
+        outcomes = list(pool.map(start, specs))
+    started = {spec.id: got for spec, got in zip(specs, outcomes, strict=True)
+               if isinstance(got, DriverProcess)}
+    for spec, got in zip(specs, outcomes, strict=True):
+        if isinstance(got, str):
+            for process in started.values():
+                process.close()
+            raise pytest.UsageError(f"runtime {spec.id!r} was named but cannot run here: {got}")
     return started
 
 
