@@ -44,8 +44,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def pattern(lo: int, hi: int, seed: int = 0) -> bytes:
-    """Recognisable bytes for [lo, hi): no two nearby addresses alike, so a shifted copy shows."""
-    return bytes((a * 31 + (a >> 8) + seed) & 0xFF for a in range(lo, hi))
+    """Recognisable bytes for [lo, hi): no two nearby addresses alike, so a shifted copy shows.
+    Byte ``a`` is ``(31 * a + (a >> 8) + seed) & 0xFF``: the seed's 0 pattern, made once, shifted
+    by a translation table (a whole memory's pattern per example was a second of each runtime's run)."""
+    if hi > len(_PATTERN):
+        _PATTERN.extend((a * 31 + (a >> 8)) & 0xFF for a in range(len(_PATTERN), hi))
+    out = bytes(_PATTERN[lo:hi])
+    return out.translate(_SHIFTED[seed & 0xFF]) if seed & 0xFF else out
+
+
+_PATTERN = bytearray()
+_SHIFTED = [bytes((i + s) & 0xFF for i in range(256)) for s in range(256)]
 
 
 def window(*spans: tuple[int, int]) -> tuple[int, int]:
