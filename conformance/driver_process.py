@@ -616,6 +616,13 @@ class DriverProcess:
         (an engine's start-up is not a script) and at most 60."""
         return min(START_TIMEOUT, max(10.0, self.script_timeout))
 
+    def launch(self) -> None:
+        """Start the driver's process without waiting for its hello (``start`` then reads it). Call
+        it from a thread that outlives the driver: Linux sends PR_SET_PDEATHSIG when the *thread*
+        that forked exits, so a driver forked by a pool's thread would be killed with it."""
+        if self.proc is None and self.unavailable is None and not self.spec.missing:
+            self._spawn()
+
     def _spawn(self) -> None:
         self._stderr = tempfile.TemporaryFile()
         env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}

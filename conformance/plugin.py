@@ -393,21 +393,30 @@ def _start_named(specs: list[RuntimeSpec], script_timeout: float) -> dict[str, D
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    def start(spec: RuntimeSpec) -> DriverProcess | str:
+    def launched(spec: RuntimeSpec) -> DriverProcess | str:
         why = cannot_start(spec)
         if why:
             return why
         process = DriverProcess(spec, script_timeout=script_timeout)
+        try:
+            process.launch()  # forked here, by the main thread (launch says why)
+        except RuntimeUnavailable as exc:
+            return str(exc).split(": ", 1)[-1]
+        return process
+
+    def hello(process: DriverProcess | str) -> DriverProcess | str:
+        if isinstance(process, str):
+            return process
         try:
             process.start()
         except RuntimeUnavailable as exc:
             return str(exc).split(": ", 1)[-1]
         return process
 
-    # a few at a time: each waits on its process's hello (a run of many runtimes, the self-tests'
-    # faulty ones, started them one after another for tens of seconds)
+    # every process forked at once, their hellos awaited a few at a time (a run of many runtimes,
+    # the self-tests' faulty ones, started them one after another for tens of seconds)
     with ThreadPoolExecutor(max_workers=min(4, max(1, len(specs)))) as pool:
-        outcomes = list(pool.map(start, specs))
+        outcomes = list(pool.map(hello, [launched(spec) for spec in specs]))
     started = {spec.id: got for spec, got in zip(specs, outcomes, strict=True)
                if isinstance(got, DriverProcess)}
     for spec, got in zip(specs, outcomes, strict=True):
