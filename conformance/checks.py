@@ -22,29 +22,13 @@ from conformance import atomic
 from conformance.divergences import Divergence, Seen, function_text, pinned
 from conformance.driver_process import DriverProcess, Hello, RuntimeUnavailable
 from conformance.model import GUEST_MODELS, Verdict, check, check_against
-from conformance.probes import Features
+from conformance.probes import STRING_ENCODING_PROBES, Features
 from conformance.runtimes import RuntimeSpec
-from conformance.script import Call, ComponentCall, Instantiate, Outcome, Script, ScriptResult, describe_op
+from conformance.script import Call, Instantiate, Outcome, Script, ScriptResult, describe_op
 
 FailureKind = Literal["fail", "crash", "timeout"]
 REFERENCE = "wasmtime"
 """The runtime whose outcomes stand for the model on guests the model does not know."""
-
-
-def _signatures(script: Script) -> list[str]:
-    """A line per component function the script calls, its WIT types spelled out (``echo:
-    func(record r {a: u8}) -> record r {a: u8}``), for a pin that needs the types of a call."""
-    calls = {(op.func, json.dumps([op.params, op.result], sort_keys=True)): op
-             for op in script.ops if isinstance(op, ComponentCall)}
-    if not calls:
-        return []
-    from conformance.canonical_abi import type_from_json
-    from conformance.canonical_abi.wit import wit_inline
-
-    def text(t: Any) -> str:
-        return wit_inline(type_from_json(t))
-    return [f";; {op.func}: func({', '.join(text(p) for p in op.params)})"
-            + ("" if op.result is None else f" -> {text(op.result)}") for op in calls.values()]
 
 
 class ConformanceFailure(AssertionError):
@@ -81,8 +65,7 @@ class ConformanceFailure(AssertionError):
         code = function_text(self.script.wat, op.func) if isinstance(op, Call) and self.script.wat else ""
         if isinstance(op, Instantiate):
             code = dict(self.script.modules).get(op.module, "") if op.module else self.script.wat
-        script = "\n".join([self.script.describe(), *_signatures(self.script), self.script.wat,
-                            *(w for _, w in self.script.modules)])
+        script = "\n".join([self.script.describe(), self.script.wat, *(w for _, w in self.script.modules)])
         return Seen("mismatch", op, self.expected, self.got, outcome, wanted=self.wanted, code=code,
                     script=script)
 
@@ -178,6 +161,15 @@ class WasmRuntime:
     def note(self, finding: str) -> None:
         """Record what this runtime did where several behaviours are allowed (shown in the report)."""
         self.choices.setdefault(self.current_test(), set()).add(finding)
+
+    def string_encoding(self, encoding: str) -> str:
+        """The string encoding a component example drawn in ``encoding`` runs in here
+        (:meth:`Features.string_encoding`), noted where it is another."""
+        here = encoding if self.features is None else self.features.string_encoding(encoding)
+        if here != encoding:
+            self.note(f"canonical ABI: guests in {here} where {encoding} was drawn "
+                      f"(the {STRING_ENCODING_PROBES[encoding]} probe: absent)")
+        return here
 
     def pinned(self, failure: BaseException) -> Divergence | None:
         """The known divergence that pins ``failure`` (a :class:`ConformanceFailure`, or a
@@ -371,6 +363,31 @@ def fail_at(runtime: WasmRuntime, script: Script, result: ScriptResult, index: i
         counterexample=path, replay=replay, expected=expected, got=got, saved=saved,
         operation=index, wanted=wanted,
     ))
+
+
+def run_component_script(runtime: WasmRuntime, script: Script, what: str) -> ScriptResult:
+    """Run a script whose module is a component (the canonical ABI's properties): skipped where the
+    runtime is unavailable or cannot make its glue here (no jco), failed where the driver broke
+    or the component (``what``) did not instantiate; else its result, an outcome per operation."""
+    __tracebackhide__ = True
+    result = runtime.run(script)
+    if result.status == "unavailable":
+        import pytest
+
+        pytest.skip(result.detail)
+    if result.status != "ok" or len(result.outcomes) < len(script.ops):
+        whole = result if result.outcomes else ScriptResult(
+            result.status, (Outcome.error(result.status, result.detail),), result.detail)
+        fail_at(runtime, script, whole, 0, "a result", f"{runtime.id}: {result.status}: {result.detail}\n")
+    first = result.outcomes[0]
+    if first.kind == "error" and first.reason == "unsupported" and "no jco here" in first.message:
+        import pytest
+
+        pytest.skip(first.message)
+    if first.kind != "ok":
+        fail_at(runtime, script, result, 0, "ok",
+                f"{runtime.id}: {what} did not instantiate\n{script.describe()}\n")
+    return result
 
 
 _ENDING = ContextVar("wasm_conformance_ending_examples", default=False)

@@ -52,6 +52,9 @@ from conformance.script import (
 FEATURES = ("bulk_memory", "multi_memory", "memory64", "host_grow", "view", "i64_boundary", "extended_const",
             "import_memory", "host_memory", "shared_memory", "const_global", "resizable_buffer",
             "component_model", "component_utf16", "component_latin1_utf16")
+STRING_ENCODING_PROBES = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
+"""the probe of each string encoding a component's canon lift may ask for besides UTF-8"""
+STRING_ENCODING_FALLBACK = {"latin1+utf16": "utf16", "utf16": "utf8"}
 HOST_APIS = ("host_grow", "view")
 """Host APIs a runtime may lack (error unsupported): only where the probe found one refused does
 the model accept "unsupported" for it later."""
@@ -294,6 +297,14 @@ class Features:
     def absent_apis(self) -> frozenset[str]:
         """The host APIs the probes found refused (the model accepts "unsupported" for these only)."""
         return frozenset(api for api in HOST_APIS if self.absent(api))
+
+    def string_encoding(self, encoding: str) -> str:
+        """The encoding a component's examples drawn in ``encoding`` run in on this host: that one,
+        or where its probe found it refused, the next the host has (latin1+utf16, then utf16, then
+        utf8). A probe that answered wrongly is no refusal: its examples still run there."""
+        while encoding in STRING_ENCODING_PROBES and self.absent(STRING_ENCODING_PROBES[encoding]):
+            encoding = STRING_ENCODING_FALLBACK[encoding]
+        return encoding
 
     def why_not(self, feature: str) -> str:
         return self.detail.get(feature, "not probed")

@@ -134,6 +134,7 @@ from isel_faults import ISEL_FAULTS, rewrite_isel
 from resizable_views import RESIZABLE_FAULTS, ResizableViews
 from shared_faults import SHARED_FAULTS, SharedFaults
 
+from conformance.canonical_abi.binary import rewrite_sections, uleb128_bytes
 from conformance.cguest import uleb128
 from conformance.drivers._protocol import HostError, Trap, serve
 from conformance.drivers.wasmtime_driver import WasmtimeDriver
@@ -504,43 +505,28 @@ class FaultyDriver(ComponentFaults, ResizableViews, SharedFaults, WasmtimeDriver
             raise
 
 
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def rewrite_memory_limits(wasm: bytes, fault: str) -> bytes:
     """The module with its memory section's limits changed as ``fault`` says (other sections kept)."""
-    out, at = bytearray(wasm[:8]), 8
-    while at < len(wasm):
-        section, body_at = wasm[at], at + 1
-        size, body_at = uleb128(wasm, body_at)
-        body = wasm[body_at:body_at + size]
-        if section == 5:  # memory
-            count, pos = uleb128(body, 0)
-            new = bytearray(_uleb(count))
-            for _ in range(count):
-                flags = body[pos]
-                minimum, pos = uleb128(body, pos + 1)
+    def limits(body: bytes) -> bytes:
+        count, pos = uleb128(body, 0)
+        new = bytearray(uleb128_bytes(count))
+        for _ in range(count):
+            flags = body[pos]
+            minimum, pos = uleb128(body, pos + 1)
+            maximum = None
+            if flags & 1:
+                maximum, pos = uleb128(body, pos)
+            cap = (1 << 48) if flags & 4 else 65536
+            if fault == "ignore-maximum":
                 maximum = None
-                if flags & 1:
-                    maximum, pos = uleb128(body, pos)
-                cap = (1 << 48) if flags & 4 else 65536
-                if fault == "ignore-maximum":
-                    maximum = None
-                elif fault == "lax-limits":
-                    minimum = min(minimum, cap)
-                    maximum = None if maximum is None else max(min(maximum, cap), minimum)
-                flags = (flags & ~1) | (maximum is not None)
-                new += bytes([flags]) + _uleb(minimum) + (b"" if maximum is None else _uleb(maximum))
-            body = bytes(new)
-        out += bytes([section]) + _uleb(len(body)) + body
-        at = body_at + size
-    return bytes(out)
+            elif fault == "lax-limits":
+                minimum = min(minimum, cap)
+                maximum = None if maximum is None else max(min(maximum, cap), minimum)
+            flags = (flags & ~1) | (maximum is not None)
+            new += bytes([flags]) + uleb128_bytes(minimum)
+            new += b"" if maximum is None else uleb128_bytes(maximum)
+        return bytes(new)
+    return rewrite_sections(wasm, 5, limits)  # the memory section
 
 
 _ACCESS = re.compile(

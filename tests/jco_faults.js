@@ -20,7 +20,6 @@ const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const url = require('url');
 
 // fault -> [where (the function the edit is in), the text there, what it becomes]
 const EDITS = {
@@ -70,14 +69,7 @@ function faultyCopy(dir, sha) {
 }
 
 async function loadFaulty(bytes, sha) {
-  const dir = faultyCopy(await host.ensureTranspiled(bytes), sha);
-  const generated = await import(url.pathToFileURL(path.join(dir, 'guest.js')).href);
-  const cores = new Map();
-  const getCoreModule = (name) => {
-    if (!cores.has(name)) cores.set(name, new WebAssembly.Module(fs.readFileSync(path.join(dir, name))));
-    return cores.get(name);
-  };
-  return { version: host.jcoVersion(), instantiate: () => generated.instantiate(getCoreModule, {}) };
+  return host.importTranspiled(faultyCopy(await host.ensureTranspiled(bytes), sha), host.jcoVersion());
 }
 
 host.load = async function load(bytes) {

@@ -225,7 +225,10 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
     "lift-drops-payload": {"test_canonical_abi.py::test_echo_round_trips"},
     "list-big-endian": {"test_canonical_abi.py::test_lowered_bytes_are_the_engines"},
     "realloc-worst-case": {"test_canonical_abi.py::test_realloc_calls_are_the_engines"},
-    "post-return-ignored": {"test_canonical_abi.py::test_post_return_runs_once_per_call"},
+    # (test_known_cases' empty string, which the binding lowers: its other cases fail on every faulty
+    # runtime, the binding's bug that wasmtime.toml pins and the faulty driver cannot correct)
+    "post-return-ignored": {"test_canonical_abi.py::test_post_return_runs_once_per_call",
+                            "test_canonical_abi.py::test_known_cases[empty-string]"},
     "string-lift-lossy": {"test_canonical_abi_traps.py::test_invalid_strings_trap"},
     "list-length-clamped": {"test_canonical_abi_traps.py::test_out_of_bounds_and_misaligned_lists_trap"},
     "char-replaced": {"test_canonical_abi_traps.py::test_out_of_range_chars_and_discriminants"},
@@ -311,7 +314,8 @@ def fault_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[st
     only = {f for f in os.environ.get("WASM_CONFORMANCE_FAULTS", "").split(",") if f}
     faults = [f for f in EXPECTED_FAILURES if not only or f in only]
     selection = base / "selection.json"
-    selection.write_text(json.dumps({runtime_id(f): sorted(EXPECTED_FAILURES[f]) for f in faults}))
+    selection.write_text(json.dumps({runtime_id(f): sorted({p.split("[")[0] for p in EXPECTED_FAILURES[f]})
+                                     for f in faults}))
     # $WASM_CONFORMANCE_FAULT_SEED=N: the quick profile's example count with seed N's examples, not
     # the derandomized ones, to find a fault that those catch by luck (tests/random_quick.py)
     seed = os.environ.get("WASM_CONFORMANCE_FAULT_SEED", "")
@@ -327,17 +331,15 @@ def _of_runtime(report: dict[str, Any], runtime: str) -> dict[str, Any]:
             "runtimes": [r for r in report["runtimes"] if r["id"] == runtime]}
 
 
-def _select(properties: set[str]) -> str:
-    """A -k expression for exactly these properties (test names are unique across the suite)."""
-    return " or ".join(sorted(p.split("::")[1] for p in properties))
-
-
 def outcomes(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each property's result; of a parametrised one, a failing case where there is one."""
+    """Each property's result; of a parametrised one, a failing case where there is one, and each
+    case's own under ``property[case]``."""
     out: dict[str, dict[str, Any]] = {}
     for r in report["results"]:
         if r["property"] not in out or (r["outcome"] == "fail" and out[r["property"]]["outcome"] != "fail"):
             out[r["property"]] = r
+        if r.get("case"):
+            out[f"{r['property']}[{r['case']}]"] = r
     return out
 
 

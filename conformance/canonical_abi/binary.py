@@ -1,6 +1,8 @@
 """The canonical options of a component's ``canon lift`` definitions, read and rewritten in its binary.
 
-A component (the Component Model's binary format) is a preamble and sections; section 8, the
+A WebAssembly binary, a core module or a component, is a preamble and sections, each an id, a
+LEB128 size and a body (:func:`sections`, :func:`rewrite_sections`: the faulty driver in
+``tests/`` rewrites a module's memory section with them). In a component, section 8, the
 canonical section, holds a vector of ``canon`` definitions, a lift being::
 
     0x00 0x00 core-func-index  vec(canonopt)  type-index
@@ -21,7 +23,8 @@ from collections.abc import Callable
 
 from conformance.cguest import uleb128
 
-__all__ = ["ENCODING_OPTIONS", "lift_string_encoding", "with_lift_string_encoding", "without_lift_option"]
+__all__ = ["ENCODING_OPTIONS", "lift_string_encoding", "rewrite_sections", "sections", "uleb128_bytes",
+           "with_lift_string_encoding", "without_lift_option"]
 
 CANONICAL_SECTION = 8
 ENCODING_OPTIONS = {"utf8": 0x00, "utf16": 0x01, "latin1+utf16": 0x02}
@@ -32,7 +35,8 @@ Options = list[bytes]
 """one lift's options, each its bytes (the option byte and any index)"""
 
 
-def _uleb(value: int) -> bytes:
+def uleb128_bytes(value: int) -> bytes:
+    """``value`` as an unsigned LEB128 (``conformance.cguest.uleb128`` reads one)."""
     out = bytearray()
     while True:
         byte, value = value & 0x7F, value >> 7
@@ -41,7 +45,8 @@ def _uleb(value: int) -> bytes:
             return bytes(out)
 
 
-def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
+def sections(wasm: bytes) -> list[tuple[int, bytes]]:
+    """The binary's sections in order: (id, body)."""
     if wasm[:4] != b"\0asm" or len(wasm) < 8:
         raise ValueError("not a WebAssembly binary")
     out, at = [], 8
@@ -72,19 +77,30 @@ def _lifts(body: bytes) -> list[tuple[int, Options, int]] | None:
     return lifts
 
 
-def _rewrite(wasm: bytes, edit: Callable[[Options], Options]) -> bytes:
-    """The component with each lift's options replaced by ``edit(options)``; all else kept byte for byte."""
+def rewrite_sections(wasm: bytes, section_id: int, edit: Callable[[bytes], bytes]) -> bytes:
+    """The binary with the body of each section ``section_id`` replaced by ``edit(body)``; all else
+    kept byte for byte."""
     out = bytearray(wasm[:8])
-    for section, body in _sections(wasm):
-        lifts = _lifts(body) if section == CANONICAL_SECTION else None
-        if lifts is not None:
-            new = bytearray(_uleb(len(lifts)))
-            for func, options, ft in lifts:
-                kept = edit(options)
-                new += b"\x00\x00" + _uleb(func) + _uleb(len(kept)) + b"".join(kept) + _uleb(ft)
-            body = bytes(new)
-        out += bytes([section]) + _uleb(len(body)) + body
+    for section, body in sections(wasm):
+        if section == section_id:
+            body = edit(body)
+        out += bytes([section]) + uleb128_bytes(len(body)) + body
     return bytes(out)
+
+
+def _rewrite(wasm: bytes, edit: Callable[[Options], Options]) -> bytes:
+    """The component with each lift's options replaced by ``edit(options)``."""
+    def lifts_edited(body: bytes) -> bytes:
+        lifts = _lifts(body)
+        if lifts is None:
+            return body
+        new = bytearray(uleb128_bytes(len(lifts)))
+        for func, options, ft in lifts:
+            kept = edit(options)
+            new += (b"\x00\x00" + uleb128_bytes(func) + uleb128_bytes(len(kept)) + b"".join(kept)
+                    + uleb128_bytes(ft))
+        return bytes(new)
+    return rewrite_sections(wasm, CANONICAL_SECTION, lifts_edited)
 
 
 def with_lift_string_encoding(wasm: bytes, encoding: str) -> bytes:
@@ -106,7 +122,7 @@ def without_lift_option(wasm: bytes, option: int) -> bytes:
 def lift_string_encoding(wasm: bytes) -> str:
     """The string encoding of the component's first lift (utf8 where it names none)."""
     names = {v: k for k, v in ENCODING_OPTIONS.items()}
-    for section, body in _sections(wasm):
+    for section, body in sections(wasm):
         lifts = _lifts(body) if section == CANONICAL_SECTION else None
         for _, options, _ in lifts or ():
             for o in options:

@@ -27,7 +27,7 @@ from .types import (
     nominal_types,
 )
 
-__all__ = ["wit", "wit_identifier", "wit_inline", "wit_typedefs"]
+__all__ = ["wit", "wit_identifier", "wit_typedefs"]
 
 
 def wit_identifier(label: str) -> str:
@@ -57,33 +57,6 @@ def wit(t: WitType) -> str:
         case Record(name) | Variant(name) | Enum(name) | Flags(name):
             return wit_identifier(name)
     raise WitTypeError(f"not a WIT type: {t!r}")
-
-
-def wit_inline(t: WitType) -> str:
-    """``t`` on one line, its named types spelled out where they occur (``record r {a: u8, b:
-    result<u8, bool>}``): not WIT source, but what a reader (or a divergence's ``script`` pin,
-    conformance/divergences.py) needs to see of a type's whole structure."""
-    match t:
-        case Record(name, fields):
-            inner = ", ".join(f"{f.label}: {wit_inline(f.type)}" for f in fields)
-            return f"record {name} {{{inner}}}"
-        case Variant(name, cases):
-            inner = ", ".join(c.label + ("" if c.type is None else f"({wit_inline(c.type)})") for c in cases)
-            return f"variant {name} {{{inner}}}"
-        case Enum(name, labels):
-            return f"enum {name} {{{', '.join(labels)}}}"
-        case Flags(name, labels):
-            return f"flags {name} {{{', '.join(labels)}}}"
-        case List(element):
-            return f"list<{wit_inline(element)}>"
-        case Tuple(types):
-            return f"tuple<{', '.join(wit_inline(x) for x in types)}>"
-        case Option(inner_type):
-            return f"option<{wit_inline(inner_type)}>"
-        case Result(ok, error) if ok is not None or error is not None:
-            ok_text = "_" if ok is None else wit_inline(ok)
-            return f"result<{ok_text}>" if error is None else f"result<{ok_text}, {wit_inline(error)}>"
-    return wit(t)
 
 
 def _typedef(t: Nominal) -> str:

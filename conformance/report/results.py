@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from conformance import atomic
 from conformance.guests import all_guests
+from conformance.probes import STRING_ENCODING_PROBES
 from conformance.report import html as html_report
 from conformance.report.baseline import Comparison
 
@@ -206,9 +207,8 @@ class Report:
         if text.startswith("no:"):
             return text
         state = probes.get("state", {})
-        encodings = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
-        has = ["utf8", *(e for e, probe in encodings.items() if state.get(probe) == "works")]
-        lacks = [e for e, probe in encodings.items() if state.get(probe) in ("absent", "wrong")]
+        has = ["utf8", *(e for e, probe in STRING_ENCODING_PROBES.items() if state.get(probe) != "absent")]
+        lacks = [e for e, probe in STRING_ENCODING_PROBES.items() if state.get(probe) == "absent"]
         if lacks:
             return f"{text}; strings in {', '.join(has)} (not {', '.join(lacks)}: the examples drawn in it " \
                 "ran in the next one)"

@@ -41,7 +41,7 @@ import struct
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -72,7 +72,7 @@ from conformance.canonical_abi import (
 )
 from conformance.canonical_abi.guests import ARENA, DIGEST_HEAD, LOG_CAPACITY, ComponentToolError, component
 from conformance.canonical_abi.wire import from_wire, to_wire
-from conformance.checks import fail_at
+from conformance.checks import fail_at, run_component_script
 from conformance.script import ComponentCall, Outcome, ScriptResult
 from conformance.strategies import wit_types, wit_values
 
@@ -134,20 +134,10 @@ BOOL_AFTER_INT = Case(Result(U8, BOOL), Err(False))
 """err(false) of a result whose ok case is an integer (a bool is an int to Python's isinstance)"""
 AFTER_AN_OPTION = Case(Result(Option(BOOL), U8), Err(0))
 """err(0) of a result whose ok case is an option (every value is an instance of object)"""
-FALLBACK: dict[StringEncoding, StringEncoding] = {"latin1+utf16": "utf16", "utf16": "utf8"}
-PROBE_OF = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
-
-
 def on_host(runtime: WasmRuntime, case: Case) -> Case:
-    """The case in the host's encoding: the one drawn, or where the probes found the host without
-    it, the next one it has (noted)."""
-    features, encoding = runtime.features, case.encoding
-    while encoding in PROBE_OF and features is not None and not features.has(PROBE_OF[encoding]):
-        encoding = FALLBACK[encoding]
-    if encoding != case.encoding:
-        runtime.note(f"canonical ABI: guests in {encoding} where {case.encoding} was drawn "
-                     f"(the {PROBE_OF[case.encoding]} probe: absent)")
-    return Case(case.t, case.v, encoding)
+    """The case in the host's encoding: the one drawn, or where the probes found the host refuse
+    it, the next one it has (noted: ``WasmRuntime.string_encoding``)."""
+    return Case(case.t, case.v, cast(StringEncoding, runtime.string_encoding(case.encoding)))
 
 
 def component_script(case: Case) -> Script:
@@ -172,26 +162,12 @@ def run(runtime: WasmRuntime, case: Case) -> tuple[Script, ScriptResult]:
     """The script's result; skipped where the host runs no components, failed where it broke."""
     t = case.t
     script = component_script(case)
-    result = runtime.run(script)
-    if result.status == "unavailable":
-        pytest.skip(result.detail)
-    if result.status != "ok":
-        fail_at(runtime, script, _whole(result), 0, "a result",
-                f"{runtime.id}: {result.status}: {result.detail}\n")
-    first = result.outcomes[0]
-    if first.kind == "error" and first.reason == "unsupported" and "no jco here" in first.message:
-        pytest.skip(first.message)
+    result = run_component_script(runtime, script, f"the guest of T = {_wit(t)}")
     for i, o in enumerate(result.outcomes):
         if o.kind != "ok":
             fail_at(runtime, script, result, i, "ok", f"{runtime.id}: operation {i} of the component script "
                     f"failed for T = {_wit(t)}\n{script.describe()}\n")
     return script, result
-
-
-def _whole(result: ScriptResult) -> ScriptResult:
-    if result.outcomes:
-        return result
-    return ScriptResult(result.status, (Outcome.error(result.status, result.detail),), result.detail)
 
 
 def predicted(case: Case, source: StringEncoding, fill: int = 0) -> tuple[bytearray, BumpAllocator]:

@@ -46,10 +46,10 @@ import json
 import struct
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from conformance import Script, WasmRuntime
@@ -86,8 +86,8 @@ from conformance.canonical_abi import (
 )
 from conformance.canonical_abi.guests import ARENA, TRAP_MEMORY, ComponentToolError, trap_component
 from conformance.canonical_abi.wire import from_wire, to_wire
-from conformance.checks import fail_at
-from conformance.script import ComponentCall, Outcome, ScriptResult
+from conformance.checks import fail_at, run_component_script
+from conformance.script import ComponentCall, Outcome
 from conformance.strategies import wit_values
 
 pytestmark = pytest.mark.wasm_feature("component_model")
@@ -99,17 +99,15 @@ BAD = 1
 TRAP = "trap canonical-abi"
 
 
-PROBE_OF = {"utf16": "component_utf16", "latin1+utf16": "component_latin1_utf16"}
-
-
 def host_encoding(runtime: WasmRuntime, encoding: StringEncoding) -> StringEncoding:
-    """latin1+utf16 where the host has it (its probe), else UTF-16 (noted)."""
-    features = runtime.features
-    if encoding == "latin1+utf16" and features is not None and not features.has(PROBE_OF[encoding]):
-        runtime.note("canonical ABI: guests in utf16 where latin1+utf16 was drawn "
-                     "(the component_latin1_utf16 probe: absent)")
-        return "utf16"
-    return encoding
+    """The encoding the host runs the example in (``WasmRuntime.string_encoding``). The trap
+    examples are made so that each traps in the next encoding too: a latin1+utf16 one as UTF-16.
+    A host without UTF-16 runs none of them (a UTF-16 trap example is none in UTF-8): rejected,
+    its other examples run."""
+    here = runtime.string_encoding(encoding)
+    if encoding != "utf8" and here == "utf8":
+        reject()
+    return cast(StringEncoding, here)
 
 
 @cache
@@ -151,18 +149,7 @@ def check(runtime: WasmRuntime, t: WitType, encoding: StringEncoding, data: byte
         f"the engine lifted {lifted!r} from T = {wit(t)} ({encoding}), ret {ret:#x}, data {data.hex()}: "
         f"the spec {'traps' if spec_traps else 'does not trap'} there")
     script = bad_script(t, encoding, data, ret)
-    result = runtime.run(script)
-    if result.status == "unavailable":
-        pytest.skip(result.detail)
-    if result.status != "ok" or len(result.outcomes) <= BAD:
-        fail_at(runtime, script, _whole(result), 0, "a result",
-                f"{runtime.id}: {result.status}: {result.detail}\n")
-    first = result.outcomes[0]
-    if first.kind == "error" and first.reason == "unsupported" and "no jco here" in first.message:
-        pytest.skip(first.message)
-    if first.kind != "ok":
-        fail_at(runtime, script, result, 0, "ok", f"{runtime.id}: the trap guest of T = {wit(t)} did not "
-                f"instantiate\n{script.describe()}\n")
+    result = run_component_script(runtime, script, f"the trap guest of T = {wit(t)}")
     got = result.outcomes[BAD]
     engine = f"  engine: {lifted}\n" if isinstance(lifted, Trap) else f"  engine: {lifted!r}\n"
     what = (f"T = {wit(t)}, string-encoding={encoding}: bad() returned {ret:#x}, memory at {AT:#x}: "
@@ -187,12 +174,6 @@ def _short(o: Outcome) -> str:
     if len(text) <= 300:
         return text
     return f"{text[:300]}... ({len(o.value) if isinstance(o.value, list) else '?'} items)"
-
-
-def _whole(result: ScriptResult) -> ScriptResult:
-    if result.outcomes:
-        return result
-    return ScriptResult(result.status, (Outcome.error(result.status, result.detail),), result.detail)
 
 
 # -- invalid strings ------------------------------------------------------------------------------
@@ -386,7 +367,8 @@ def test_bad_realloc_answers_trap(wasm_runtime: WasmRuntime, data: st.DataObject
     assert all(c.alignment == align for c in firsts)
     smallest = min(c.new_size for c in firsts)
     kinds = ["past-end"] + (["misaligned"] if align > 1 else [])
-    if data.draw(st.sampled_from(kinds), label="kind") == "misaligned":
+    kind = data.draw(st.sampled_from(kinds), label="kind")
+    if kind == "misaligned":
         # in bounds whatever the source: the block at 0x8000 + a little, 24 bytes at most
         answer = 0x8000 + data.draw(st.integers(0, 64), label="at") * align + data.draw(
             st.integers(1, align - 1), label="off by")
@@ -408,18 +390,10 @@ def test_bad_realloc_answers_trap(wasm_runtime: WasmRuntime, data: st.DataObject
         ComponentCall("set-realloc", ("u32",), None, (answer,)),
         ComponentCall("take", (type_to_json(t),), None, (to_wire(t, v),)),
     ], module=str(made), note=f"T = {wit(t)}, string-encoding={encoding}")
-    result = wasm_runtime.run(script)
-    if result.status == "unavailable":
-        pytest.skip(result.detail)
-    if result.status != "ok" or len(result.outcomes) < 3:
-        fail_at(wasm_runtime, script, _whole(result), 0, "a result",
-                f"{wasm_runtime.id}: {result.status}: {result.detail}\n")
-    first = result.outcomes[0]
-    if first.kind == "error" and first.reason == "unsupported" and "no jco here" in first.message:
-        pytest.skip(first.message)
+    result = run_component_script(wasm_runtime, script, f"the trap guest of T = {wit(t)}")
     got = result.outcomes[2]
     if not (got.kind == "trap" and got.reason == "canonical-abi"):
-        fail_at(wasm_runtime, script, result, 2, TRAP,
+        fail_at(wasm_runtime, script, result, 2, f"{TRAP} ({kind})",
                 f"{wasm_runtime.id}: lowered {v!r} (T = {wit(t)}, string-encoding={encoding}) into the block "
                 f"cabi_realloc answered at {answer:#x} (asked for alignment {align}, {smallest}+ bytes, in "
                 f"{TRAP_MEMORY:#x} bytes of memory)\n  host: {_short(got)}\n",

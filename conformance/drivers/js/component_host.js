@@ -170,18 +170,21 @@ async function loadNew(bytes, sha) {
     if (!envReadable()) return loadInMemory(bytes, sha, version);
     await writeTranspiled(bytes, dir);
   }
+  const entry = await importTranspiled(dir, version);
+  LOADED.set(sha, entry);
+  return entry;
+}
+
+// The glue in a folder of transpiled files: {version, instantiate()}, its core modules compiled
+// from the folder when the glue first asks for each.
+async function importTranspiled(dir, version) {
   const generated = await importFile(path.join(dir, 'guest.js'));
   const cores = new Map();
   const getCoreModule = (name) => {
     if (!cores.has(name)) cores.set(name, new WebAssembly.Module(fs.readFileSync(path.join(dir, name))));
     return cores.get(name);
   };
-  const entry = {
-    version: version,
-    instantiate: () => generated.instantiate(getCoreModule, {}),
-  };
-  LOADED.set(sha, entry);
-  return entry;
+  return { version: version, instantiate: () => generated.instantiate(getCoreModule, {}) };
 }
 
 function loaded(bytes) {
@@ -191,4 +194,5 @@ function loaded(bytes) {
 
 module.exports = {
   isComponent, load, loaded, call: values.call, wasmTools, jcoVersion, camel: values.camel, ensureTranspiled, cacheDir,
+  importTranspiled,
 };
